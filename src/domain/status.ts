@@ -1,0 +1,54 @@
+/**
+ * The status projection: the one shape REST, the WebSocket stream and the UI show for a project.
+ */
+import { z } from 'zod';
+
+export const PROJECT_STATES = [
+  'initializing',
+  'selecting',
+  'preparing',
+  'waitingForSlot',
+  'executing',
+  'verifying',
+  'integrating',
+  'recording',
+  'idle',
+  'awaitingTaskList',
+  'paused',
+  'halted',
+  'stopping',
+  'stopped',
+] as const;
+export type ProjectState = (typeof PROJECT_STATES)[number];
+
+export const COMMANDS = ['PAUSE', 'RESUME', 'STOP', 'RETRY', 'SKIP'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export const taskCountsSchema = z.object({
+  total: z.number().int().min(0),
+  done: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  remaining: z.number().int().min(0),
+});
+export type TaskCounts = z.infer<typeof taskCountsSchema>;
+
+export const statusSchema = z.object({
+  projectId: z.string(),
+  state: z.enum(PROJECT_STATES),
+  /** Dotted path of the active leaf (e.g. `initializing.syncingRepo`; for paused, the step it will resume). */
+  substate: z.string().nullable(),
+  currentTask: z.object({ id: z.string(), title: z.string(), attempt: z.number().int().min(1) }).nullable(),
+  completedTaskIds: z.array(z.string()),
+  skippedTaskIds: z.array(z.string()),
+  blockedTaskIds: z.array(z.string()),
+  taskCounts: taskCountsSchema,
+  lastError: z.string().nullable(),
+  tools: z.record(z.string(), z.string()).nullable(),
+  templatePath: z.string().nullable(),
+  acceptedCommands: z.array(z.enum(COMMANDS)),
+  seq: z.number().int().min(0),
+  updatedAt: z.string(),
+});
+export type ProjectStatus = z.infer<typeof statusSchema>;
+
+export const EMPTY_COUNTS: TaskCounts = { total: 0, done: 0, skipped: 0, remaining: 0 };
