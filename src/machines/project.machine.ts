@@ -84,8 +84,26 @@ export const projectMachine = setup({
       return {
         currentTask: { ...task, attempt: task.attempt + 1 },
         feedback: out && !out.ok ? out.feedback : context.feedback,
+        lastFailedRun: { taskId: task.id, attempt: task.attempt, run: context.run },
         run: emptyRun(),
       };
+    }),
+    recordAgent: assign({
+      run: ({ context, event }) => {
+        const out = (event as unknown as { output: T.AgentOutput }).output;
+        return {
+          ...context.run,
+          agent: out.agent,
+          promptSha256: out.promptSha256 ?? context.run.promptSha256,
+          artifacts: mergeArtifacts(context.run.artifacts, out.artifacts),
+        };
+      },
+    }),
+    recordVerify: assign({
+      run: ({ context, event }) => {
+        const out = (event as unknown as { output: T.VerifyOutput }).output;
+        return { ...context.run, verify: out.verify, artifacts: mergeArtifacts(context.run.artifacts, out.artifacts) };
+      },
     }),
     haltOnFailedAttempt: assign(({ context, event }) => {
       const out = (event as { output?: T.AgentOutput | T.VerifyOutput }).output;
@@ -187,7 +205,14 @@ export const projectMachine = setup({
             input: ({ context }) => taskInput(context),
             onDone: {
               target: 'waitingForSlot',
-              actions: assign({ run: ({ context, event }) => ({ ...context.run, promptSha256: event.output.promptSha256, branch: event.output.branch }) }),
+              actions: assign({
+                run: ({ context, event }) => ({
+                  ...context.run,
+                  promptSha256: event.output.promptSha256,
+                  branch: event.output.branch,
+                  artifacts: mergeArtifacts(context.run.artifacts, event.output.artifacts),
+                }),
+              }),
             },
             onError: { target: '#halted', actions: { type: 'halt', params: { step: 'preparing' } } },
           },
@@ -205,13 +230,9 @@ export const projectMachine = setup({
             src: 'runAgent',
             input: ({ context }) => taskInput(context),
             onDone: [
-              {
-                guard: 'agentOk',
-                target: 'verifying',
-                actions: assign({ run: ({ context, event }) => ({ ...context.run, ...runPatch(event.output) }) }),
-              },
-              { guard: 'budgetLeft', target: 'executing', reenter: true, actions: 'nextAttempt' },
-              { target: '#halted', actions: 'haltOnFailedAttempt' },
+              { guard: 'agentOk', target: 'verifying', actions: 'recordAgent' },
+              { guard: 'budgetLeft', target: 'executing', reenter: true, actions: ['recordAgent', 'nextAttempt'] },
+              { target: '#halted', actions: ['recordAgent', 'haltOnFailedAttempt'] },
             ],
             onError: { target: '#halted', actions: { type: 'halt', params: { step: 'executing' } } },
           },
@@ -221,20 +242,9 @@ export const projectMachine = setup({
             src: 'runVerify',
             input: ({ context }) => taskInput(context),
             onDone: [
-              {
-                guard: 'verifyOk',
-                target: 'integrating',
-                actions: assign({ run: ({ context, event }) => ({ ...context.run, verify: event.output.verify }) }),
-              },
-              {
-                guard: 'budgetLeft',
-                target: 'executing',
-                actions: [assign({ run: ({ context, event }) => ({ ...context.run, verify: event.output.verify }) }), 'nextAttempt'],
-              },
-              {
-                target: '#halted',
-                actions: [assign({ run: ({ context, event }) => ({ ...context.run, verify: event.output.verify }) }), 'haltOnFailedAttempt'],
-              },
+              { guard: 'verifyOk', target: 'integrating', actions: 'recordVerify' },
+              { guard: 'budgetLeft', target: 'executing', actions: ['recordVerify', 'nextAttempt'] },
+              { target: '#halted', actions: ['recordVerify', 'haltOnFailedAttempt'] },
             ],
             onError: { target: '#halted', actions: { type: 'halt', params: { step: 'verifying' } } },
           },
@@ -357,11 +367,12 @@ export function initialContext(input: T.ProjectInput): T.ProjectContext {
     run: emptyRun(),
     lastCompleted: null,
     lastSkipped: null,
+    lastFailedRun: null,
   };
 }
 
 function emptyRun(): T.RunInfo {
-  return { promptSha256: null, branch: null, agent: null, verify: null };
+  return { promptSha256: null, branch: null, agent: null, verify: null, artifacts: [] };
 }
 
 function taskInput(context: T.ProjectContext): T.TaskStepInput {
@@ -369,8 +380,9 @@ function taskInput(context: T.ProjectContext): T.TaskStepInput {
   return { projectId: context.projectId, taskId: task.id, title: task.title, attempt: task.attempt, feedback: context.feedback };
 }
 
-function runPatch(out: T.AgentOutput): Partial<T.RunInfo> {
-  return { agent: out.agent, ...(out.promptSha256 ? { promptSha256: out.promptSha256 } : {}) };
+function mergeArtifacts(have: string[], add: string[] | undefined): string[] {
+  if (!add?.length) return have;
+  return [...have, ...add.filter((a) => !have.includes(a))];
 }
 
 function progress(out: { completedTaskIds: string[]; blockedTaskIds: string[]; counts: TaskCounts }) {

@@ -40,6 +40,15 @@ export interface RunInfo {
   branch: string | null;
   agent: AgentInfo | null;
   verify: VerifyInfo | null;
+  /** Artifact names written for this attempt (prompt, agent log, diff, verify log). */
+  artifacts: string[];
+}
+
+/** A finished attempt of the current task, kept so the host can record it after the next one starts. */
+export interface FinishedAttempt {
+  taskId: string;
+  attempt: number;
+  run: RunInfo;
 }
 
 export interface ProjectContext {
@@ -63,6 +72,7 @@ export interface ProjectContext {
   run: RunInfo;
   lastCompleted: CurrentTask | null;
   lastSkipped: CurrentTask | null;
+  lastFailedRun: FinishedAttempt | null;
 }
 
 export interface ProjectInput {
@@ -123,13 +133,14 @@ export type SelectOutput = SelectedTask | NothingSelected | NoTaskList;
 export interface PrepareOutput {
   promptSha256: string;
   branch: string;
+  artifacts?: string[];
 }
 export type AgentOutput =
-  | { ok: true; agent: AgentInfo; promptSha256?: string }
-  | { ok: false; agent: AgentInfo; promptSha256?: string; error: string; feedback: string };
+  | { ok: true; agent: AgentInfo; promptSha256?: string; artifacts?: string[] }
+  | { ok: false; agent: AgentInfo; promptSha256?: string; artifacts?: string[]; error: string; feedback: string };
 export type VerifyOutput =
-  | { ok: true; verify: VerifyInfo }
-  | { ok: false; verify: VerifyInfo; error: string; feedback: string };
+  | { ok: true; verify: VerifyInfo; artifacts?: string[] }
+  | { ok: false; verify: VerifyInfo; artifacts?: string[]; error: string; feedback: string };
 export interface IntegrateOutput {
   targetOid: string;
   alreadyIntegrated: boolean;

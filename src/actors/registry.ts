@@ -1,0 +1,243 @@
+/**
+ * The registry owns this node's live project actors: boot-time restore, initialize (create /
+ * replace config), control commands, wake-ups and clean shutdown. Operations on one project are
+ * serialized through a per-project lock so initialize/command/delete never interleave.
+ */
+import { createActor } from 'xstate';
+import type { Command, ProjectStatus } from '../domain/status.ts';
+import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/project.machine.ts';
+import { stateOf } from '../machines/status.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { Database } from '../infra/db/orm.ts';
+import type { Logger } from '../infra/logger.ts';
+import { ProjectHost, type CommandResult } from './host.ts';
+import type { Hub } from './hub.ts';
+import type { StatusProjection } from './projection.ts';
+import type { SlotPool } from './slots.ts';
+import type { ProjectSteps } from './steps.ts';
+import type { TransitionWriter } from './writer.ts';
+
+export interface ProjectRecord {
+  id: string;
+  config: Record<string, unknown>;
+}
+
+export interface RegistryDeps {
+  db: Database;
+  writer: TransitionWriter;
+  hub: Hub;
+  projection: StatusProjection;
+  slots: SlotPool;
+  logger: Logger;
+  clock: Clock;
+  /** Builds a project's step implementations (createProjectActors in production). */
+  makeSteps(project: ProjectRecord): ProjectSteps;
+  /** Current ownership epoch for a project (multi-node); 0 on a single node. */
+  fence?(projectId: string): number;
+}
+
+export type InitializeResult =
+  | { code: 'created' | 'unchanged' | 'replaced'; status: ProjectStatus }
+  | { code: 'conflict'; state: string };
+
+/** States in which a project's config may be replaced (it is not running a task). */
+const REPLACEABLE = new Set(['paused', 'halted', 'idle', 'awaitingTaskList', 'stopped']);
+
+export class ProjectNotFoundError extends Error {
+  override name = 'ProjectNotFoundError';
+  constructor(readonly projectId: string) {
+    super(`project ${projectId} not found`);
+  }
+}
+
+export class Registry {
+  readonly hosts = new Map<string, ProjectHost>();
+  #configs = new Map<string, string>();
+  #locks = new Map<string, Promise<unknown>>();
+  #closing = false;
+
+  constructor(private d: RegistryDeps) {}
+
+  /** Restore every project that is not stopped. Bad snapshots halt that project only. */
+  async boot(filter?: (projectId: string) => boolean): Promise<{ restored: number; halted: string[] }> {
+    const rows = await this.d.db.query<{
+      id: string;
+      config: Record<string, unknown>;
+      seq: string;
+      state: string;
+      snapshot: unknown;
+      machine_version: string | null;
+    }>(
+      `select p.id, p.config, p.seq, p.state, s.snapshot, s.machine_version
+       from project p left join actor_snapshot s on s.project_id = p.id order by p.id`,
+    );
+    const halted: string[] = [];
+    let restored = 0;
+    for (const row of rows) {
+      if (filter && !filter(row.id)) continue;
+      this.#configs.set(row.id, canonical(row.config));
+      if (row.state === 'stopped' || this.hosts.has(row.id)) continue;
+      const seq = Number(row.seq);
+      const { snapshot, error } = this.#restorable(row.id, row.snapshot, row.machine_version);
+      if (error) {
+        halted.push(row.id);
+        this.d.logger.error({ projectId: row.id, err: error }, 'persisted snapshot cannot be restored; project halted');
+      }
+      const host = this.#host(row, seq, snapshot, error ? 'restore.failed' : undefined);
+      host.start();
+      restored++;
+    }
+    return { restored, halted };
+  }
+
+  get(projectId: string): ProjectHost | undefined {
+    return this.hosts.get(projectId);
+  }
+
+  status(projectId: string): ProjectStatus | undefined {
+    return this.d.projection.get(projectId);
+  }
+
+  async initialize(config: ProjectRecord['config'] & { projectId: string }): Promise<InitializeResult> {
+    const id = config.projectId;
+    return this.#locked(id, async () => {
+      const text = canonical(config);
+      const known = this.#configs.get(id) ?? (await this.#loadConfig(id));
+      if (known === undefined) {
+        await this.d.db.query(`insert into project (id, config, state, seq) values ($1, $2::jsonb, 'initializing', 0)`, [id, text]);
+        this.#configs.set(id, text);
+        const host = this.#host({ id, config }, 0, undefined).start();
+        await host.settled();
+        return { code: 'created', status: host.status() };
+      }
+      const current = this.hosts.get(id);
+      const state = current ? stateOf(current.snapshot()).state : 'stopped';
+      if (known === text) {
+        return { code: 'unchanged', status: current?.status() ?? (await this.#storedStatus(id)) };
+      }
+      if (!REPLACEABLE.has(state)) return { code: 'conflict', state };
+      await this.d.db.query(`update project set config = $2::jsonb where id = $1`, [id, text]);
+      this.#configs.set(id, text);
+      let host: ProjectHost;
+      if (!current || state === 'stopped') {
+        await current?.dispose();
+        const seq = current?.seq ?? Number((await this.d.db.query<{ seq: string }>(`select seq from project where id = $1`, [id]))[0]!.seq);
+        // A stopped project starts again from initializing; its seq keeps counting.
+        host = this.#host({ id, config }, seq, undefined, 'xstate.init');
+      } else {
+        // Same persisted state, new step implementations built from the new config.
+        await current.dispose();
+        host = this.#host({ id, config }, current.seq, current.actor.getPersistedSnapshot());
+      }
+      host.start();
+      await host.settled();
+      return { code: 'replaced', status: host.status() };
+    });
+  }
+
+  async command(projectId: string, cmd: Command, opts: { stopTimeoutMs?: number } = {}): Promise<CommandResult> {
+    return this.#locked(projectId, async () => {
+      const host = this.hosts.get(projectId);
+      if (!host) {
+        const stored = await this.#storedStatus(projectId);
+        if (stored.state === 'stopped' && cmd === 'STOP') return { ok: true, status: stored, noop: true, timedOut: false };
+        return { ok: false, state: stored.state, acceptedCommands: [] };
+      }
+      return host.command(cmd, opts);
+    });
+  }
+
+  wake(projectId: string, type: 'REPO_UPDATED' | 'TASKS_CHANGED'): boolean {
+    return this.hosts.get(projectId)?.wake(type) ?? false;
+  }
+
+  /** Stop hosting everything (SIGTERM): cancel steps, flush writes. Steps rerun on next boot. */
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.hosts.values()].map((h) => h.dispose()));
+    await this.d.writer.flush();
+  }
+
+  /** Stop hosting some projects (lost shard lease) without recording transitions. */
+  async release(projectIds: Iterable<string>): Promise<void> {
+    await Promise.all([...projectIds].map(async (id) => {
+      await this.hosts.get(id)?.dispose();
+      this.hosts.delete(id);
+    }));
+  }
+
+  #host(row: ProjectRecord, seq: number, snapshot: unknown, recordAs?: string): ProjectHost {
+    if (this.#closing) throw new Error('registry is shutting down');
+    const logger = this.d.logger.child({ projectId: row.id });
+    const host = new ProjectHost({
+      projectId: row.id,
+      steps: this.d.makeSteps(row),
+      writer: this.d.writer,
+      hub: this.d.hub,
+      projection: this.d.projection,
+      slots: this.d.slots,
+      logger,
+      clock: this.d.clock,
+      seq,
+      snapshot,
+      recordAs,
+      fence: this.d.fence?.(row.id) ?? 0,
+      onFenced: (id) => this.hosts.get(id) === host && this.hosts.delete(id),
+    });
+    this.hosts.set(row.id, host);
+    return host;
+  }
+
+  /** The snapshot to restore, or a halted one with a clear error when it cannot be. */
+  #restorable(projectId: string, snapshot: unknown, version: string | null): { snapshot: unknown; error?: string } {
+    if (!snapshot) return { snapshot: undefined };
+    let error: string | undefined;
+    if (version !== MACHINE_VERSION) {
+      error = `persisted snapshot is for machine version ${version}, this runner runs ${MACHINE_VERSION}; re-initialize or RETRY`;
+    } else {
+      try {
+        const probe = createActor(projectMachine, { snapshot: snapshot as never, input: { projectId } });
+        const s = probe.getSnapshot();
+        if (s.status === 'error' || !s.context?.projectId) throw new Error(String(s.error ?? 'snapshot has no context'));
+        stateOf(s);
+        return { snapshot };
+      } catch (err) {
+        error = `persisted snapshot is malformed: ${(err as Error).message}`;
+      }
+    }
+    const ctx = initialContext({ projectId, lastError: error });
+    return { snapshot: projectMachine.resolveState({ value: 'halted', context: { ...ctx, haltedFrom: 'syncingRepo' } }), error };
+  }
+
+  async #loadConfig(id: string): Promise<string | undefined> {
+    const rows = await this.d.db.query<{ config: Record<string, unknown> }>(`select config from project where id = $1`, [id]);
+    if (!rows.length) return undefined;
+    const text = canonical(rows[0]!.config);
+    this.#configs.set(id, text);
+    return text;
+  }
+
+  async #storedStatus(id: string): Promise<ProjectStatus> {
+    const cached = this.d.projection.get(id);
+    if (cached) return cached;
+    const rows = await this.d.db.query<{ status: ProjectStatus | null }>(`select status from project where id = $1`, [id]);
+    if (!rows.length || !rows[0]!.status) throw new ProjectNotFoundError(id);
+    return rows[0]!.status;
+  }
+
+  #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.#locks.set(id, tail);
+    void tail.then(() => this.#locks.get(id) === tail && this.#locks.delete(id));
+    return next;
+  }
+}
+
+/** JSON with sorted keys: equal configs compare equal regardless of key order. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}

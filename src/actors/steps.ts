@@ -1,0 +1,138 @@
+/**
+ * Step contract and the wrapper that turns step functions into the machine's actor slots.
+ *
+ * Contract every step keeps (the host relies on it for kill -9 safety):
+ *  - Idempotent and restartable: on restore the step that was in flight runs again from its
+ *    saved input; running it twice leaves the same result (branch reset to a known base, merge
+ *    skipped if already merged, outcome entry written once, push skipped if the remote has it).
+ *  - Cancellable: when `signal` aborts (PAUSE/STOP/shutdown) it stops its processes and settles;
+ *    the host waits for that before it reports the command done.
+ *  - Transient failures (network) throw an error with `transient: true`; the wrapper retries them
+ *    with capped exponential backoff, other errors halt the project.
+ *  - No secrets in outputs, thrown messages or log lines.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import type * as M from '../machines/project.machine.ts';
+import type { Clock } from '../infra/clock.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { LogStream } from './hub.ts';
+
+export interface StepContext {
+  projectId: string;
+  signal: AbortSignal;
+  logger: Logger;
+  clock: Clock;
+  /** A line for the project's live log stream (`log` envelopes). */
+  log(stream: LogStream, line: string): void;
+}
+
+export interface ProjectSteps {
+  syncRepo(input: M.StepInput, ctx: StepContext): Promise<M.SyncOutput>;
+  provisionSandbox(input: M.StepInput, ctx: StepContext): Promise<M.ProvisionOutput>;
+  checkTools(input: M.StepInput, ctx: StepContext): Promise<M.ToolsOutput>;
+  selectTask(input: M.SelectInput, ctx: StepContext): Promise<M.SelectOutput>;
+  prepareTask(input: M.TaskStepInput, ctx: StepContext): Promise<M.PrepareOutput>;
+  runAgent(input: M.TaskStepInput, ctx: StepContext): Promise<M.AgentOutput>;
+  runVerify(input: M.TaskStepInput, ctx: StepContext): Promise<M.VerifyOutput>;
+  integrate(input: M.TaskStepInput, ctx: StepContext): Promise<M.IntegrateOutput>;
+  recordOutcome(input: M.TaskStepInput, ctx: StepContext): Promise<M.RecordOutput>;
+  cleanup(input: M.StepInput, ctx: StepContext): Promise<void>;
+  /** Idle/awaiting watcher: call `wake` when the remote moved; returns a stop function. */
+  watchRemote?(input: M.StepInput, ctx: StepContext, wake: (type: 'REPO_UPDATED' | 'TASKS_CHANGED') => void): () => void;
+}
+
+export interface StepHooks {
+  logger: Logger;
+  clock: Clock;
+  log(stream: LogStream, line: string): void;
+  /** Register a running step so commands and shutdown can wait until it has really stopped. */
+  track(p: Promise<unknown>): void;
+  acquireSlot(projectId: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when the transition that entered the step's state has committed. Steps start only
+   * then, so a step never acts on a state that a crash could still roll back, and reads its own
+   * project's committed rows (task_run) as of that transition.
+   */
+  committed(): Promise<void>;
+  /** Max transient retries per step run (default 6). */
+  transientRetries?: number;
+}
+
+const TASK_STEPS = new Set(['prepareTask', 'runAgent', 'runVerify', 'integrate', 'recordOutcome']);
+
+export function isTransient(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { transient?: unknown }).transient === true;
+}
+
+/** The machine's actor slots, implemented by `steps` with logging, tracking and transient retry. */
+export function provideSteps(steps: ProjectSteps, hooks: StepHooks) {
+  const wrap = <I extends M.StepInput, O>(name: keyof ProjectSteps, fn: (i: I, c: StepContext) => Promise<O>) =>
+    fromPromise<O, I>(({ input, signal }) => {
+      const task = TASK_STEPS.has(name) ? (input as unknown as M.TaskStepInput) : null;
+      const logger = hooks.logger.child({ step: name, ...(task ? { taskId: task.taskId, attempt: task.attempt } : {}) });
+      const ctx: StepContext = { projectId: input.projectId, signal, logger, clock: hooks.clock, log: hooks.log };
+      const run = async (): Promise<O> => {
+        const max = hooks.transientRetries ?? 6;
+        for (let attempt = 0; ; attempt++) {
+          const started = hooks.clock.now();
+          try {
+            logger.debug('step started');
+            const out = await fn(input, ctx);
+            logger.info({ ms: hooks.clock.now() - started }, 'step finished');
+            return out;
+          } catch (err) {
+            if (signal.aborted) throw err;
+            if (isTransient(err) && attempt < max) {
+              const delay = Math.min(30_000, 500 * 2 ** attempt);
+              logger.warn({ err: (err as Error).message, retryInMs: delay, retry: attempt + 1 }, 'transient step failure, retrying');
+              hooks.log('runner', `${name}: ${(err as Error).message} — retrying in ${Math.round(delay / 1000)}s`);
+              await hooks.clock.sleep(delay, signal);
+              continue;
+            }
+            logger.warn({ err: (err as Error).message }, 'step failed');
+            throw err;
+          }
+        }
+      };
+      const p = hooks.committed().then(() => {
+        if (signal.aborted) throw signal.reason;
+        return run();
+      });
+      hooks.track(p);
+      return p;
+    });
+
+  return {
+    syncRepo: wrap('syncRepo', steps.syncRepo.bind(steps)),
+    provisionSandbox: wrap('provisionSandbox', steps.provisionSandbox.bind(steps)),
+    checkTools: wrap('checkTools', steps.checkTools.bind(steps)),
+    selectTask: wrap('selectTask', steps.selectTask.bind(steps)),
+    prepareTask: wrap('prepareTask', steps.prepareTask.bind(steps)),
+    acquireSlot: fromPromise<void, M.StepInput>(({ input, signal }) => {
+      const p = hooks.committed().then(() => hooks.acquireSlot(input.projectId, signal));
+      hooks.track(p);
+      return p;
+    }),
+    runAgent: wrap('runAgent', steps.runAgent.bind(steps)),
+    runVerify: wrap('runVerify', steps.runVerify.bind(steps)),
+    integrate: wrap('integrate', steps.integrate.bind(steps)),
+    recordOutcome: wrap('recordOutcome', steps.recordOutcome.bind(steps)),
+    cleanup: wrap('cleanup', steps.cleanup.bind(steps)),
+    watchRemote: fromCallback<M.ProjectEvent, M.StepInput>(({ input, sendBack }) => {
+      if (!steps.watchRemote) return undefined;
+      const ac = new AbortController();
+      const ctx: StepContext = {
+        projectId: input.projectId,
+        signal: ac.signal,
+        logger: hooks.logger.child({ step: 'watchRemote' }),
+        clock: hooks.clock,
+        log: hooks.log,
+      };
+      const stop = steps.watchRemote(input, ctx, (type) => sendBack({ type }));
+      return () => {
+        ac.abort();
+        stop();
+      };
+    }),
+  };
+}

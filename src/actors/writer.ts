@@ -1,0 +1,209 @@
+/**
+ * Group-commit persistence of transitions. Each project's writes are serialized and never
+ * reordered; while one batch commits, the next accumulates, so under load many transitions
+ * (across projects) share one transaction and several transitions of one project coalesce
+ * into its latest snapshot — the latest snapshot is never lost, and every task_run change is kept.
+ *
+ * A write's promise resolves only after its transaction committed; a database error keeps the
+ * batch and retries with backoff (nothing is dropped) until close().
+ */
+import type { Database } from '../infra/db/orm.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { ProjectStatus } from '../domain/status.ts';
+import type { Clock } from '../infra/clock.ts';
+
+export interface TaskRunRow {
+  taskId: string;
+  attempt: number;
+  state: string;
+  promptSha256: string | null;
+  verify: unknown;
+  agent: unknown;
+  artifacts: string[];
+  outcome: string | null;
+  finished: boolean;
+}
+
+export interface TransitionWrite {
+  projectId: string;
+  seq: number;
+  machineVersion: string;
+  snapshot: unknown;
+  status: ProjectStatus;
+  taskRuns: TaskRunRow[];
+  /** Ownership epoch (multi-node fencing); a write with a lower fence than stored is rejected. */
+  fence: number;
+}
+
+/** Thrown to a writer whose fence is stale: another node owns the project now. */
+export class FencedWriteError extends Error {
+  override name = 'FencedWriteError';
+  constructor(readonly projectId: string) {
+    super(`stale owner: snapshot write for ${projectId} rejected by fencing token`);
+  }
+}
+
+interface Pending {
+  latest: TransitionWrite;
+  runs: Map<string, TaskRunRow>;
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
+
+export class TransitionWriter {
+  #pending = new Map<string, Pending>();
+  #running: Promise<void> | null = null;
+  #closed = false;
+  batches = 0;
+  rows = 0;
+
+  constructor(
+    private db: Database,
+    private logger: Logger,
+    private clock: Clock,
+  ) {}
+
+  write(w: TransitionWrite): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('writer closed'));
+    return new Promise((resolve, reject) => {
+      let p = this.#pending.get(w.projectId);
+      if (!p) {
+        p = { latest: w, runs: new Map(), waiters: [] };
+        this.#pending.set(w.projectId, p);
+      } else if (w.seq > p.latest.seq) {
+        p.latest = w;
+      }
+      for (const r of w.taskRuns) p.runs.set(`${r.taskId}\u0000${r.attempt}`, r);
+      p.waiters.push({ resolve, reject });
+      this.#running ??= this.#loop();
+    });
+  }
+
+  /** Resolves when everything written so far has committed. */
+  async flush(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    try {
+      while (this.#pending.size) {
+        const batch = this.#pending;
+        this.#pending = new Map();
+        try {
+          const fenced = await this.#commit([...batch.values()]);
+          failures = 0;
+          this.batches++;
+          for (const [id, p] of batch) {
+            const err = fenced.has(id) ? new FencedWriteError(id) : null;
+            for (const w of p.waiters) (err ? w.reject(err) : w.resolve());
+          }
+        } catch (err) {
+          // Put the batch back in front (newer writes for a project supersede its snapshot).
+          for (const [id, p] of batch) {
+            const newer = this.#pending.get(id);
+            if (newer) {
+              if (p.latest.seq > newer.latest.seq) newer.latest = p.latest;
+              for (const [k, r] of p.runs) if (!newer.runs.has(k)) newer.runs.set(k, r);
+              newer.waiters.unshift(...p.waiters);
+            } else this.#pending.set(id, p);
+          }
+          failures++;
+          const delay = Math.min(5000, 50 * 2 ** failures);
+          this.logger.error({ err: (err as Error).message, delayMs: delay, projects: batch.size }, 'snapshot write failed, retrying');
+          await this.clock.sleep(delay);
+        }
+      }
+    } finally {
+      this.#running = null;
+    }
+  }
+
+  /** One transaction for the whole batch; returns the projects whose write was fenced off. */
+  async #commit(batch: Pending[]): Promise<Set<string>> {
+    const snaps = batch.map((p) => p.latest);
+    const runs = batch.flatMap((p) => [...p.runs.values()].map((r) => ({ projectId: p.latest.projectId, ...r })));
+    this.rows += snaps.length + runs.length;
+    return this.db.transaction(async (q) => {
+      const written = await q<{ project_id: string }>(
+        `insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
+         select * , now() from unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[], $5::bigint[])
+         on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
+           snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
+         where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
+         returning project_id`,
+        [
+          snaps.map((s) => s.projectId),
+          snaps.map((s) => s.seq),
+          snaps.map((s) => s.machineVersion),
+          snaps.map((s) => JSON.stringify(s.snapshot)),
+          snaps.map((s) => s.fence),
+        ],
+      );
+      const ok = new Set(written.map((r) => r.project_id));
+      const fenced = await this.#fencedOff(q, snaps.filter((s) => !ok.has(s.projectId)));
+      const live = snaps.filter((s) => !fenced.has(s.projectId));
+      if (live.length) {
+        await q(
+          `update project p set state = v.state, substate = v.substate, current_task_id = v.task_id,
+             current_task_title = v.task_title, attempt = v.attempt, last_error = v.last_error,
+             status = v.status, seq = v.seq, updated_at = now()
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::bigint[])
+             as v(id, state, substate, task_id, task_title, attempt, last_error, status, seq)
+           where p.id = v.id and p.seq < v.seq`,
+          [
+            live.map((s) => s.projectId),
+            live.map((s) => s.status.state),
+            live.map((s) => s.status.substate),
+            live.map((s) => s.status.currentTask?.id ?? null),
+            live.map((s) => s.status.currentTask?.title ?? null),
+            live.map((s) => s.status.currentTask?.attempt ?? null),
+            live.map((s) => s.status.lastError),
+            live.map((s) => JSON.stringify(s.status)),
+            live.map((s) => s.seq),
+          ],
+        );
+      }
+      const liveRuns = runs.filter((r) => !fenced.has(r.projectId));
+      if (liveRuns.length) {
+        await q(
+          `insert into task_run (project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished_at)
+           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.verify, v.agent, v.artifacts, v.outcome,
+                  case when v.finished then now() end
+           from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[], $10::bool[])
+             as v(project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished)
+           on conflict (project_id, task_id, attempt) do update set state = excluded.state,
+             prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
+             verify = coalesce(excluded.verify, task_run.verify), agent = coalesce(excluded.agent, task_run.agent),
+             artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
+             finished_at = coalesce(task_run.finished_at, excluded.finished_at)`,
+          [
+            liveRuns.map((r) => r.projectId),
+            liveRuns.map((r) => r.taskId),
+            liveRuns.map((r) => r.attempt),
+            liveRuns.map((r) => r.state),
+            liveRuns.map((r) => r.promptSha256),
+            liveRuns.map((r) => (r.verify == null ? null : JSON.stringify(r.verify))),
+            liveRuns.map((r) => (r.agent == null ? null : JSON.stringify(r.agent))),
+            liveRuns.map((r) => JSON.stringify(r.artifacts)),
+            liveRuns.map((r) => r.outcome),
+            liveRuns.map((r) => r.finished),
+          ],
+        );
+      }
+      return fenced;
+    });
+  }
+
+  /** Of the snapshot rows not written, those rejected for a stale fence (not merely an old seq). */
+  async #fencedOff(q: (sql: string, p?: unknown[]) => Promise<any[]>, notWritten: TransitionWrite[]): Promise<Set<string>> {
+    if (!notWritten.length) return new Set();
+    const rows = await q(`select project_id, fence from actor_snapshot where project_id = any($1::text[])`, [notWritten.map((s) => s.projectId)]);
+    const stored = new Map(rows.map((r) => [r.project_id as string, Number(r.fence)]));
+    return new Set(notWritten.filter((s) => (stored.get(s.projectId) ?? -1) > s.fence).map((s) => s.projectId));
+  }
+}
