@@ -147,6 +147,32 @@ export class Registry {
     });
   }
 
+  /**
+   * Remove a stopped project: its row and snapshot go, its task runs and events stay for audit
+   * (marked deleted), and `purge` removes its workspace, container and artifacts.
+   */
+  async delete(projectId: string, purge: (projectId: string) => Promise<void>): Promise<{ ok: true } | { ok: false; state: string }> {
+    return this.#locked(projectId, async () => {
+      const status = await this.#storedStatus(projectId);
+      const host = this.hosts.get(projectId);
+      const state = host ? stateOf(host.snapshot()).state : status.state;
+      if (state !== 'stopped') return { ok: false, state };
+      await host?.dispose();
+      this.hosts.delete(projectId);
+      await this.d.writer.flush();
+      await this.d.db.transaction(async (q) => {
+        await q(`update task_run set deleted_at = now() where project_id = $1 and deleted_at is null`, [projectId]);
+        await q(`update event set deleted_at = now() where project_id = $1 and deleted_at is null`, [projectId]);
+        await q(`delete from project where id = $1`, [projectId]);
+      });
+      this.#configs.delete(projectId);
+      this.d.projection.remove(projectId);
+      this.d.hub.drop(projectId);
+      await purge(projectId);
+      return { ok: true };
+    });
+  }
+
   wake(projectId: string, type: 'REPO_UPDATED' | 'TASKS_CHANGED'): boolean {
     return this.hosts.get(projectId)?.wake(type) ?? false;
   }

@@ -12,14 +12,17 @@ async function tables(db: Database): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
+const ALL = ['Migration20261124000001_init', 'Migration20261124000002_idempotency_outbox'];
+const TABLES = ['actor_snapshot', 'event', 'idempotency_key', 'outbox', 'project', 'task_run'];
+
 async function upDownUp(db: Database) {
-  expect(await db.migrateUp()).toEqual(['Migration20261124000001_init']);
-  expect(await tables(db)).toEqual(['actor_snapshot', 'event', 'project', 'task_run']);
+  expect(await db.migrateUp()).toEqual(ALL);
+  expect(await tables(db)).toEqual(TABLES);
   await db.query(`insert into project (id, config, state) values ('p', '{}', 'idle')`);
   await db.migrateDown({ to: 0 });
   expect(await tables(db)).toEqual([]);
-  expect(await db.migrateUp()).toEqual(['Migration20261124000001_init']);
-  expect(await tables(db)).toEqual(['actor_snapshot', 'event', 'project', 'task_run']);
+  expect(await db.migrateUp()).toEqual(ALL);
+  expect(await tables(db)).toEqual(TABLES);
   expect(await db.query(`select * from project`)).toEqual([]);
   expect(await db.migrateUp()).toEqual([]);
 }

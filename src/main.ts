@@ -1,0 +1,64 @@
+/**
+ * `npm start` / `devteam serve`: load config (exit 2 on invalid), open the database (embedded
+ * PGlite unless DATABASE_URL), restore projects, serve HTTP + WebSocket; SIGTERM/SIGINT shut
+ * down cleanly (stop accepting, cancel steps, flush writes, exit 0).
+ */
+import { ConfigError, loadConfig, type Config } from './infra/config.ts';
+import { createLogger, type Logger } from './infra/logger.ts';
+import { createRuntime, type Runtime } from './actors/runtime.ts';
+import { createProjectActors } from './actors/projectActors.ts';
+
+export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const worker = argv.includes('--worker');
+  let runtime: Runtime | undefined;
+  let stopServer: (() => Promise<void>) | undefined;
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.DEVTEAM_SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    await stopServer?.();
+    await runtime?.close();
+    logger.info('shutdown complete');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  runtime = await createRuntime({ config, logger, makeSteps: (project, rt) => createProjectActors({ project, ...rt }) });
+  if (!worker) {
+    const { startServer } = await import('./server/index.ts');
+    const server = await startServer(runtime);
+    stopServer = server.close;
+    logger.info({ url: server.url }, 'DevTeam Runner listening');
+  }
+}
+
+export function fatal(logger: Logger, err: unknown): never {
+  logger.fatal({ err }, 'fatal error');
+  process.exit(1);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
