@@ -8,6 +8,12 @@ export interface AgentRunArgs {
   sandbox: Sandbox;
   /** Workspace-relative path of the prompt file the runner wrote (e.g. `.git/devteam/prompt.md`). */
   promptPath: string;
+  /**
+   * Host path of the workspace (where the runner wrote promptPath). Agents write their own
+   * files there (aider's pinned config, the script agent's task.sh). Defaults to
+   * sandbox.workdir, which is only right for the local sandbox — pass it for docker.
+   */
+  workspaceDir?: string;
   task: { id: string; title: string; body: string };
   attempt: number;
   timeoutMs?: number;
