@@ -7,6 +7,14 @@ import { ConfigError, loadConfig, type Config } from './infra/config.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
+import { detectDocker } from './infra/sandbox/detect.ts';
+
+/** The sandbox kind is chosen once, at initialize: as configured, else docker if an engine answers now, else local. */
+export async function resolveSandboxKind(c: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const sb = (c.sandbox ?? {}) as { kind?: string };
+  if (sb.kind) return c;
+  return { ...c, sandbox: { ...sb, kind: (await detectDocker()) ? 'docker' : 'local' } };
+}
 
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
   let config: Config;
@@ -42,7 +50,12 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  runtime = await createRuntime({ config, logger, makeSteps: (project, rt) => createProjectActors({ project, ...rt }) });
+  runtime = await createRuntime({
+    config,
+    logger,
+    makeSteps: (project, rt) => createProjectActors({ project, ...rt }),
+    resolveConfig: resolveSandboxKind,
+  });
   if (!worker) {
     const { startServer } = await import('./server/index.ts');
     const server = await startServer(runtime);

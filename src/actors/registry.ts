@@ -34,6 +34,11 @@ export interface RegistryDeps {
   makeSteps(project: ProjectRecord): ProjectSteps;
   /** Current ownership epoch for a project (multi-node); 0 on a single node. */
   fence?(projectId: string): number;
+  /**
+   * Decisions taken once at initialize and stored with the config (e.g. sandbox kind: docker when
+   * an engine answers now, else local). Never re-run for an unchanged config.
+   */
+  resolveConfig?(config: ProjectRecord['config']): Promise<ProjectRecord['config']>;
 }
 
 export type InitializeResult =
@@ -101,23 +106,28 @@ export class Registry {
   async initialize(config: ProjectRecord['config'] & { projectId: string }): Promise<InitializeResult> {
     const id = config.projectId;
     return this.#locked(id, async () => {
-      const text = canonical(config);
       const known = this.#configs.get(id) ?? (await this.#loadConfig(id));
       if (known === undefined) {
+        const resolved = (await this.d.resolveConfig?.(config)) ?? config;
+        const text = canonical(resolved);
         await this.d.db.query(`insert into project (id, config, state, seq) values ($1, $2::jsonb, 'initializing', 0)`, [id, text]);
         this.#configs.set(id, text);
-        const host = this.#host({ id, config }, 0, undefined).start();
+        const host = this.#host({ id, config: resolved }, 0, undefined).start();
         await host.settled();
         return { code: 'created', status: host.status() };
       }
       const current = this.hosts.get(id);
       const state = current ? stateOf(current.snapshot()).state : 'stopped';
+      // A config that leaves a resolved choice open keeps the stored choice.
+      const text = canonical(withResolved(config, JSON.parse(known)));
       if (known === text) {
         return { code: 'unchanged', status: current?.status() ?? (await this.#storedStatus(id)) };
       }
       if (!REPLACEABLE.has(state)) return { code: 'conflict', state };
-      await this.d.db.query(`update project set config = $2::jsonb where id = $1`, [id, text]);
-      this.#configs.set(id, text);
+      config = (await this.d.resolveConfig?.(JSON.parse(text))) ?? JSON.parse(text);
+      const newText = canonical(config);
+      await this.d.db.query(`update project set config = $2::jsonb where id = $1`, [id, newText]);
+      this.#configs.set(id, newText);
       let host: ProjectHost;
       if (!current || state === 'stopped') {
         await current?.dispose();
@@ -259,6 +269,14 @@ export class Registry {
     void tail.then(() => this.#locks.get(id) === tail && this.#locks.delete(id));
     return next;
   }
+}
+
+/** Fill the sandbox kind chosen at the first initialize into a config that does not name one. */
+function withResolved(config: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
+  const kind = (stored.sandbox as { kind?: string } | undefined)?.kind;
+  const sb = config.sandbox as { kind?: string } | undefined;
+  if (!kind || sb?.kind) return config;
+  return { ...config, sandbox: { ...(sb ?? {}), kind } };
 }
 
 /** JSON with sorted keys: equal configs compare equal regardless of key order. */

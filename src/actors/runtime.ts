@@ -33,6 +33,7 @@ export interface RuntimeOptions {
   logger: Logger;
   clock?: Clock;
   makeSteps(project: ProjectRecord, runtime: Pick<Runtime, 'db' | 'hub' | 'logger' | 'clock' | 'config'>): ProjectSteps;
+  resolveConfig?: (config: Record<string, unknown>) => Promise<Record<string, unknown>>;
   /** Restore persisted projects at start (default true). */
   boot?: boolean;
   db?: Database;
@@ -47,7 +48,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const slots = new SlotPool(o.config.DEVTEAM_MAX_CONCURRENT_STEPS);
   const writer = new TransitionWriter(db, o.logger.child({ component: 'writer' }), clock);
   const base = { db, hub, logger: o.logger, clock, config: o.config };
-  const registry = new Registry({ db, writer, hub, projection, slots, logger: o.logger, clock, makeSteps: (p) => o.makeSteps(p, base) });
+  const registry = new Registry({ db, writer, hub, projection, slots, logger: o.logger, clock, makeSteps: (p) => o.makeSteps(p, base), resolveConfig: o.resolveConfig });
   let closed: Promise<void> | undefined;
   const rt: Runtime = {
     ...base,
