@@ -46,7 +46,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   const hub = new Hub();
   const projection = createStatusProjection();
   const slots = new SlotPool(o.config.DEVTEAM_MAX_CONCURRENT_STEPS);
-  const writer = new TransitionWriter(db, o.logger.child({ component: 'writer' }), clock);
+  // One lane per pooled connection (PGlite is a single session).
+  const writer = new TransitionWriter(db, o.logger.child({ component: 'writer' }), clock, db.embedded ? 1 : 4);
   const base = { db, hub, logger: o.logger, clock, config: o.config };
   const registry = new Registry({ db, writer, hub, projection, slots, logger: o.logger, clock, makeSteps: (p) => o.makeSteps(p, base), resolveConfig: o.resolveConfig });
   let closed: Promise<void> | undefined;

@@ -49,7 +49,42 @@ interface Pending {
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 }
 
+/**
+ * Routes each project to one of `lanes` independent group-commit lanes (by hash), so several
+ * transactions commit concurrently on a pooled database while each project's writes stay in
+ * one lane, serialized and in order. PGlite (one session) uses a single lane.
+ */
 export class TransitionWriter {
+  readonly #lanes: WriterLane[];
+
+  constructor(db: Database, logger: Logger, clock: Clock, lanes = 1) {
+    this.#lanes = Array.from({ length: Math.max(1, lanes) }, () => new WriterLane(db, logger, clock));
+  }
+
+  get batches(): number {
+    return this.#lanes.reduce((n, l) => n + l.batches, 0);
+  }
+
+  write(w: TransitionWrite): Promise<void> {
+    return this.#lanes[this.#lanes.length === 1 ? 0 : hash(w.projectId) % this.#lanes.length]!.write(w);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.#lanes.map((l) => l.flush()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#lanes.map((l) => l.close()));
+  }
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+class WriterLane {
   #pending = new Map<string, Pending>();
   #running: Promise<void> | null = null;
   #closed = false;
@@ -123,79 +158,74 @@ export class TransitionWriter {
     }
   }
 
-  /** One transaction for the whole batch; returns the projects whose write was fenced off. */
+  /**
+   * One statement (data-modifying CTEs, one round trip) for the whole batch: snapshots that pass
+   * the seq/fence guard are written, and only for those projects the status row and task runs.
+   * Returns the projects whose write was fenced off.
+   */
   async #commit(batch: Pending[]): Promise<Set<string>> {
     const snaps = batch.map((p) => p.latest);
     const runs = batch.flatMap((p) => [...p.runs.values()].map((r) => ({ projectId: p.latest.projectId, ...r })));
     this.rows += snaps.length + runs.length;
     return this.db.transaction(async (q) => {
       const written = await q<{ project_id: string }>(
-        `insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
-         select * , now() from unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[], $5::bigint[])
-         on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
-           snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
-         where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
-         returning project_id`,
+        `with snap as (
+           insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
+           select s.*, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[], $5::bigint[]) as s
+           on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
+             snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
+           where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
+           returning project_id
+         ), proj as (
+           update project p set state = v.state, substate = v.substate, current_task_id = v.task_id,
+             current_task_title = v.task_title, attempt = v.attempt, last_error = v.last_error,
+             status = v.status, seq = v.seq, updated_at = now()
+           from unnest($1::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::jsonb[], $2::bigint[])
+             as v(id, state, substate, task_id, task_title, attempt, last_error, status, seq)
+           where p.id = v.id and p.seq < v.seq and v.id in (select project_id from snap)
+           returning p.id
+         ), runs as (
+           insert into task_run (project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished_at)
+           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.verify, v.agent, v.artifacts, v.outcome,
+                  case when v.finished then now() end
+           from unnest($13::text[], $14::text[], $15::int[], $16::text[], $17::text[], $18::jsonb[], $19::jsonb[], $20::jsonb[], $21::text[], $22::bool[])
+             as v(project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished)
+           where v.project_id in (select project_id from snap)
+           on conflict (project_id, task_id, attempt) do update set state = excluded.state,
+             prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
+             verify = coalesce(excluded.verify, task_run.verify), agent = coalesce(excluded.agent, task_run.agent),
+             artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
+             finished_at = coalesce(task_run.finished_at, excluded.finished_at)
+           returning 1
+         )
+         select project_id from snap`,
         [
           snaps.map((s) => s.projectId),
           snaps.map((s) => s.seq),
           snaps.map((s) => s.machineVersion),
           snaps.map((s) => JSON.stringify(s.snapshot)),
           snaps.map((s) => s.fence),
+          snaps.map((s) => s.status.state),
+          snaps.map((s) => s.status.substate),
+          snaps.map((s) => s.status.currentTask?.id ?? null),
+          snaps.map((s) => s.status.currentTask?.title ?? null),
+          snaps.map((s) => s.status.currentTask?.attempt ?? null),
+          snaps.map((s) => s.status.lastError),
+          snaps.map((s) => JSON.stringify(s.status)),
+          runs.map((r) => r.projectId),
+          runs.map((r) => r.taskId),
+          runs.map((r) => r.attempt),
+          runs.map((r) => r.state),
+          runs.map((r) => r.promptSha256),
+          runs.map((r) => (r.verify == null ? null : JSON.stringify(r.verify))),
+          runs.map((r) => (r.agent == null ? null : JSON.stringify(r.agent))),
+          runs.map((r) => JSON.stringify(r.artifacts)),
+          runs.map((r) => r.outcome),
+          runs.map((r) => r.finished),
         ],
       );
       const ok = new Set(written.map((r) => r.project_id));
-      const fenced = await this.#fencedOff(q, snaps.filter((s) => !ok.has(s.projectId)));
-      const live = snaps.filter((s) => !fenced.has(s.projectId));
-      if (live.length) {
-        await q(
-          `update project p set state = v.state, substate = v.substate, current_task_id = v.task_id,
-             current_task_title = v.task_title, attempt = v.attempt, last_error = v.last_error,
-             status = v.status, seq = v.seq, updated_at = now()
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::jsonb[], $9::bigint[])
-             as v(id, state, substate, task_id, task_title, attempt, last_error, status, seq)
-           where p.id = v.id and p.seq < v.seq`,
-          [
-            live.map((s) => s.projectId),
-            live.map((s) => s.status.state),
-            live.map((s) => s.status.substate),
-            live.map((s) => s.status.currentTask?.id ?? null),
-            live.map((s) => s.status.currentTask?.title ?? null),
-            live.map((s) => s.status.currentTask?.attempt ?? null),
-            live.map((s) => s.status.lastError),
-            live.map((s) => JSON.stringify(s.status)),
-            live.map((s) => s.seq),
-          ],
-        );
-      }
-      const liveRuns = runs.filter((r) => !fenced.has(r.projectId));
-      if (liveRuns.length) {
-        await q(
-          `insert into task_run (project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished_at)
-           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.verify, v.agent, v.artifacts, v.outcome,
-                  case when v.finished then now() end
-           from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::text[], $10::bool[])
-             as v(project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished)
-           on conflict (project_id, task_id, attempt) do update set state = excluded.state,
-             prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
-             verify = coalesce(excluded.verify, task_run.verify), agent = coalesce(excluded.agent, task_run.agent),
-             artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
-             finished_at = coalesce(task_run.finished_at, excluded.finished_at)`,
-          [
-            liveRuns.map((r) => r.projectId),
-            liveRuns.map((r) => r.taskId),
-            liveRuns.map((r) => r.attempt),
-            liveRuns.map((r) => r.state),
-            liveRuns.map((r) => r.promptSha256),
-            liveRuns.map((r) => (r.verify == null ? null : JSON.stringify(r.verify))),
-            liveRuns.map((r) => (r.agent == null ? null : JSON.stringify(r.agent))),
-            liveRuns.map((r) => JSON.stringify(r.artifacts)),
-            liveRuns.map((r) => r.outcome),
-            liveRuns.map((r) => r.finished),
-          ],
-        );
-      }
-      return fenced;
+      return this.#fencedOff(q, snaps.filter((s) => !ok.has(s.projectId)));
     });
   }
 
