@@ -5,14 +5,16 @@
  */
 import { createActor, type Actor } from 'xstate';
 import type { Command, ProjectStatus } from '../domain/status.ts';
-import { leafPath, MACHINE_VERSION, projectMachine, type ProjectMachine, type ProjectSnapshot } from '../machines/project.machine.ts';
+import { leafPath, MACHINE_VERSION, type ProjectSnapshot } from '../machines/project.machine.ts';
 import { acceptedCommands, stateOf, toStatus } from '../machines/status.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Hub, LogStream } from './hub.ts';
 import type { StatusProjection } from './projection.ts';
 import type { SlotPool } from './slots.ts';
-import { provideSteps, type ProjectSteps } from './steps.ts';
+import { type bindMachine, type ProjectBinding, type ProjectSteps } from './steps.ts';
+
+export type BoundMachine = ReturnType<typeof bindMachine>;
 import { deriveTaskRuns } from './taskRuns.ts';
 import { FencedWriteError, type TransitionWriter } from './writer.ts';
 
@@ -22,6 +24,8 @@ export type CommandResult =
 
 export interface HostOptions {
   projectId: string;
+  /** The registry's shared machine (bindMachine), whose slots resolve to this host's binding. */
+  machine: BoundMachine;
   steps: ProjectSteps;
   writer: TransitionWriter;
   hub: Hub;
@@ -44,7 +48,8 @@ const SLOT_STATES = new Set(['waitingForSlot', 'executing', 'verifying']);
 
 export class ProjectHost {
   readonly projectId: string;
-  readonly actor: Actor<ProjectMachine>;
+  readonly actor: Actor<BoundMachine>;
+  readonly binding: ProjectBinding;
   #o: HostOptions;
   #seq: number;
   #publishedSeq: number;
@@ -52,7 +57,7 @@ export class ProjectHost {
   #last: ProjectSnapshot;
   #lastEvent = 'xstate.init';
   #chain: Promise<void> = Promise.resolve();
-  #inflight = new Set<Promise<unknown>>();
+  #inflight = new Map<Promise<unknown>, AbortSignal>();
   #stopped = false;
   #fenced = false;
   #doneWaiters: Array<() => void> = [];
@@ -62,17 +67,18 @@ export class ProjectHost {
     this.projectId = o.projectId;
     this.#seq = o.seq;
     this.#publishedSeq = o.seq;
-    const provided = projectMachine.provide({
-      actors: provideSteps(o.steps, {
+    this.binding = {
+      steps: o.steps,
+      hooks: {
         logger: o.logger,
         clock: o.clock,
         log: (stream, line) => this.log(stream, line),
-        track: (p) => this.#track(p),
+        track: (p, signal) => this.#track(p, signal),
         acquireSlot: (id, signal) => o.slots.acquire(id, signal),
         committed: () => this.#writesSettled(),
-      }),
-    });
-    this.actor = createActor(provided, {
+      },
+    };
+    this.actor = createActor(o.machine, {
       input: { projectId: o.projectId },
       ...(o.snapshot ? { snapshot: o.snapshot as never } : {}),
       inspect: (ev) => {
@@ -137,9 +143,16 @@ export class ProjectHost {
     return true;
   }
 
-  /** All cancelled steps have stopped and every transition so far has committed and been published. */
+  /**
+   * Every cancelled step has really stopped (its processes are gone) and every transition so far
+   * has committed and been published. Steps still legitimately running are not waited for.
+   */
   async settled(): Promise<void> {
-    while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
+    for (;;) {
+      const cancelled = [...this.#inflight].filter(([, signal]) => signal.aborted).map(([p]) => p);
+      if (!cancelled.length) break;
+      await Promise.allSettled(cancelled);
+    }
     await this.#writesSettled();
   }
 
@@ -197,8 +210,8 @@ export class ProjectHost {
     return { ok: true, status: this.status(), noop, timedOut };
   }
 
-  #track(p: Promise<unknown>) {
-    this.#inflight.add(p);
+  #track(p: Promise<unknown>, signal: AbortSignal) {
+    this.#inflight.set(p, signal);
     const remove = () => this.#inflight.delete(p);
     p.then(remove, remove);
   }

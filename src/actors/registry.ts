@@ -3,7 +3,6 @@
  * replace config), control commands, wake-ups and clean shutdown. Operations on one project are
  * serialized through a per-project lock so initialize/command/delete never interleave.
  */
-import { createActor } from 'xstate';
 import type { Command, ProjectStatus } from '../domain/status.ts';
 import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/project.machine.ts';
 import { stateOf } from '../machines/status.ts';
@@ -14,7 +13,7 @@ import { ProjectHost, type CommandResult } from './host.ts';
 import type { Hub } from './hub.ts';
 import type { StatusProjection } from './projection.ts';
 import type { SlotPool } from './slots.ts';
-import type { ProjectSteps } from './steps.ts';
+import { bindMachine, type ProjectSteps } from './steps.ts';
 import type { TransitionWriter } from './writer.ts';
 
 export interface ProjectRecord {
@@ -57,6 +56,11 @@ export class ProjectNotFoundError extends Error {
 
 export class Registry {
   readonly hosts = new Map<string, ProjectHost>();
+  readonly #machine = bindMachine((projectId) => {
+    const host = this.hosts.get(projectId);
+    if (!host) throw new Error(`no host for project ${projectId}`);
+    return host.binding;
+  });
   #configs = new Map<string, string>();
   #locks = new Map<string, Promise<unknown>>();
   #closing = false;
@@ -83,13 +87,26 @@ export class Registry {
       this.#configs.set(row.id, canonical(row.config));
       if (row.state === 'stopped' || this.hosts.has(row.id)) continue;
       const seq = Number(row.seq);
-      const { snapshot, error } = this.#restorable(row.id, row.snapshot, row.machine_version);
+      let error = this.#versionError(row.snapshot, row.machine_version);
+      let host: ProjectHost | undefined;
+      if (!error) {
+        try {
+          host = this.#host(row, seq, row.snapshot ?? undefined);
+          const s = host.snapshot();
+          if (s.status === 'error' || !s.context?.projectId) throw new Error(String(s.error ?? 'snapshot has no context'));
+          stateOf(s);
+        } catch (err) {
+          error = `persisted snapshot is malformed: ${(err as Error).message}`;
+          await host?.dispose();
+          this.hosts.delete(row.id);
+        }
+      }
       if (error) {
         halted.push(row.id);
         this.d.logger.error({ projectId: row.id, err: error }, 'persisted snapshot cannot be restored; project halted');
+        host = this.#host(row, seq, haltedSnapshot(this.#machine, row.id, error), 'restore.failed');
       }
-      const host = this.#host(row, seq, snapshot, error ? 'restore.failed' : undefined);
-      host.start();
+      host!.start();
       restored++;
     }
     return { restored, halted };
@@ -207,6 +224,7 @@ export class Registry {
     const logger = this.d.logger.child({ projectId: row.id });
     const host = new ProjectHost({
       projectId: row.id,
+      machine: this.#machine,
       steps: this.d.makeSteps(row),
       writer: this.d.writer,
       hub: this.d.hub,
@@ -224,25 +242,9 @@ export class Registry {
     return host;
   }
 
-  /** The snapshot to restore, or a halted one with a clear error when it cannot be. */
-  #restorable(projectId: string, snapshot: unknown, version: string | null): { snapshot: unknown; error?: string } {
-    if (!snapshot) return { snapshot: undefined };
-    let error: string | undefined;
-    if (version !== MACHINE_VERSION) {
-      error = `persisted snapshot is for machine version ${version}, this runner runs ${MACHINE_VERSION}; re-initialize or RETRY`;
-    } else {
-      try {
-        const probe = createActor(projectMachine, { snapshot: snapshot as never, input: { projectId } });
-        const s = probe.getSnapshot();
-        if (s.status === 'error' || !s.context?.projectId) throw new Error(String(s.error ?? 'snapshot has no context'));
-        stateOf(s);
-        return { snapshot };
-      } catch (err) {
-        error = `persisted snapshot is malformed: ${(err as Error).message}`;
-      }
-    }
-    const ctx = initialContext({ projectId, lastError: error });
-    return { snapshot: projectMachine.resolveState({ value: 'halted', context: { ...ctx, haltedFrom: 'syncingRepo' } }), error };
+  #versionError(snapshot: unknown, version: string | null): string | undefined {
+    if (!snapshot || version === MACHINE_VERSION) return undefined;
+    return `persisted snapshot is for machine version ${version}, this runner runs ${MACHINE_VERSION}; re-initialize or RETRY`;
   }
 
   async #loadConfig(id: string): Promise<string | undefined> {
@@ -269,6 +271,12 @@ export class Registry {
     void tail.then(() => this.#locks.get(id) === tail && this.#locks.delete(id));
     return next;
   }
+}
+
+/** A halted snapshot carrying the reason a persisted one could not be restored. */
+function haltedSnapshot(machine: typeof projectMachine, projectId: string, error: string) {
+  const ctx = initialContext({ projectId, lastError: error });
+  return machine.resolveState({ value: 'halted', context: { ...ctx, haltedFrom: 'syncingRepo' } });
 }
 
 /** Fill the sandbox kind chosen at the first initialize into a config that does not name one. */

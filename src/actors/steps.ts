@@ -12,6 +12,7 @@
  *  - No secrets in outputs, thrown messages or log lines.
  */
 import { fromCallback, fromPromise } from 'xstate';
+import { projectMachine } from '../machines/project.machine.ts';
 import type * as M from '../machines/project.machine.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -45,8 +46,8 @@ export interface StepHooks {
   logger: Logger;
   clock: Clock;
   log(stream: LogStream, line: string): void;
-  /** Register a running step so commands and shutdown can wait until it has really stopped. */
-  track(p: Promise<unknown>): void;
+  /** Register a running step so commands and shutdown can wait until a cancelled one has really stopped. */
+  track(p: Promise<unknown>, signal: AbortSignal): void;
   acquireSlot(projectId: string, signal: AbortSignal): Promise<void>;
   /**
    * Resolves when the transition that entered the step's state has committed. Steps start only
@@ -64,10 +65,22 @@ export function isTransient(err: unknown): boolean {
   return !!err && typeof err === 'object' && (err as { transient?: unknown }).transient === true;
 }
 
-/** The machine's actor slots, implemented by `steps` with logging, tracking and transient retry. */
-export function provideSteps(steps: ProjectSteps, hooks: StepHooks) {
-  const wrap = <I extends M.StepInput, O>(name: keyof ProjectSteps, fn: (i: I, c: StepContext) => Promise<O>) =>
+/** A project's step implementations and the host hooks around them. */
+export interface ProjectBinding {
+  steps: ProjectSteps;
+  hooks: StepHooks;
+}
+
+/**
+ * The machine's actor slots, resolved per invocation from the project id in the step's input.
+ * One provided machine serves every project of a registry (no per-project machine copies:
+ * that keeps an idle actor small), and a restored actor finds its project's current steps.
+ */
+export function provideSteps(resolve: (projectId: string) => ProjectBinding) {
+  const wrap = <I extends M.StepInput, O>(name: Exclude<keyof ProjectSteps, 'watchRemote'>) =>
     fromPromise<O, I>(({ input, signal }) => {
+      const { steps, hooks } = resolve(input.projectId);
+      const fn = steps[name] as unknown as (i: I, c: StepContext) => Promise<O>;
       const task = TASK_STEPS.has(name) ? (input as unknown as M.TaskStepInput) : null;
       const logger = hooks.logger.child({ step: name, ...(task ? { taskId: task.taskId, attempt: task.attempt } : {}) });
       const ctx: StepContext = { projectId: input.projectId, signal, logger, clock: hooks.clock, log: hooks.log };
@@ -77,7 +90,7 @@ export function provideSteps(steps: ProjectSteps, hooks: StepHooks) {
           const started = hooks.clock.now();
           try {
             logger.debug('step started');
-            const out = await fn(input, ctx);
+            const out = await fn.call(steps, input, ctx);
             logger.info({ ms: hooks.clock.now() - started }, 'step finished');
             return out;
           } catch (err) {
@@ -98,27 +111,29 @@ export function provideSteps(steps: ProjectSteps, hooks: StepHooks) {
         if (signal.aborted) throw signal.reason;
         return run();
       });
-      hooks.track(p);
+      hooks.track(p, signal);
       return p;
     });
 
   return {
-    syncRepo: wrap('syncRepo', steps.syncRepo.bind(steps)),
-    provisionSandbox: wrap('provisionSandbox', steps.provisionSandbox.bind(steps)),
-    checkTools: wrap('checkTools', steps.checkTools.bind(steps)),
-    selectTask: wrap('selectTask', steps.selectTask.bind(steps)),
-    prepareTask: wrap('prepareTask', steps.prepareTask.bind(steps)),
+    syncRepo: wrap<M.StepInput, M.SyncOutput>('syncRepo'),
+    provisionSandbox: wrap<M.StepInput, M.ProvisionOutput>('provisionSandbox'),
+    checkTools: wrap<M.StepInput, M.ToolsOutput>('checkTools'),
+    selectTask: wrap<M.SelectInput, M.SelectOutput>('selectTask'),
+    prepareTask: wrap<M.TaskStepInput, M.PrepareOutput>('prepareTask'),
     acquireSlot: fromPromise<void, M.StepInput>(({ input, signal }) => {
+      const { hooks } = resolve(input.projectId);
       const p = hooks.committed().then(() => hooks.acquireSlot(input.projectId, signal));
-      hooks.track(p);
+      hooks.track(p, signal);
       return p;
     }),
-    runAgent: wrap('runAgent', steps.runAgent.bind(steps)),
-    runVerify: wrap('runVerify', steps.runVerify.bind(steps)),
-    integrate: wrap('integrate', steps.integrate.bind(steps)),
-    recordOutcome: wrap('recordOutcome', steps.recordOutcome.bind(steps)),
-    cleanup: wrap('cleanup', steps.cleanup.bind(steps)),
+    runAgent: wrap<M.TaskStepInput, M.AgentOutput>('runAgent'),
+    runVerify: wrap<M.TaskStepInput, M.VerifyOutput>('runVerify'),
+    integrate: wrap<M.TaskStepInput, M.IntegrateOutput>('integrate'),
+    recordOutcome: wrap<M.TaskStepInput, M.RecordOutput>('recordOutcome'),
+    cleanup: wrap<M.StepInput, void>('cleanup'),
     watchRemote: fromCallback<M.ProjectEvent, M.StepInput>(({ input, sendBack }) => {
+      const { steps, hooks } = resolve(input.projectId);
       if (!steps.watchRemote) return undefined;
       const ac = new AbortController();
       const ctx: StepContext = {
@@ -135,4 +150,9 @@ export function provideSteps(steps: ProjectSteps, hooks: StepHooks) {
       };
     }),
   };
+}
+
+/** The machine with its slots bound through `resolve`: create once per registry. */
+export function bindMachine(resolve: (projectId: string) => ProjectBinding) {
+  return projectMachine.provide({ actors: provideSteps(resolve) });
 }
