@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 
-const TSX = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+/** `node --import tsx` — one process, so a signal reaches the runner itself (the tsx CLI would relay it). */
+const TSX_LOADER = join(import.meta.dirname, '../../node_modules/tsx/dist/esm/index.mjs');
 
 export interface Child {
   proc: ChildProcess;
@@ -15,7 +16,7 @@ export interface Child {
 }
 
 export function spawnTs(script: string, env: Record<string, string | undefined>): Child {
-  const proc = spawn(TSX, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', `file://${TSX_LOADER}`, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: any[] = [];
   let err = '';
   const waiters: Array<{ pred: (l: any) => boolean; resolve: (l: any) => void }> = [];

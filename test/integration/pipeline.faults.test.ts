@@ -1,0 +1,145 @@
+/**
+ * The pipeline under faults, with real parts: crash right after a push, an upstream push racing
+ * the task, and bad input (malformed task list, missing branch, wrong token, unreachable remote,
+ * non-UTF-8 task list, huge task body) — each a clear error, a halt or a retry, nothing lost.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
+import { parseOutcomes } from '../../src/domain/outcomesLog.ts';
+import { loadConfig } from '../../src/infra/config.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { spawnTs } from '../support/child.ts';
+import { createTestDatabase, requirePostgres, tempDir } from '../support/db.ts';
+import { nativeGit, startGitServer, type GitServer } from '../support/gitServer.ts';
+import { inState } from '../support/runtime.ts';
+
+const skipPg = await requirePostgres();
+const TOKEN = 'tok_faults_9d8s7f6g5h';
+const VERIFY = 'test ! -e BROKEN\n';
+const tasks = (n: number, body = (i: number) => `\`\`\`sh\necho ${i} > f${i}.txt\n\`\`\``) =>
+  `# Tasks\n\n## Phase 1: All (Dependencies: None)\n\n` +
+  Array.from({ length: n }, (_, k) => `### 1.${k + 1} Task ${k + 1} (Dependencies: ${k ? `[1.${k}]` : 'None'})\n${body(k + 1)}\n`).join('\n');
+
+describe.skipIf(!!skipPg)('pipeline under faults', () => {
+  let git: GitServer;
+  let rt: Runtime;
+  let dbUrl: string;
+  let dataDir: string;
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+  beforeAll(async () => {
+    const root = await tempDir('gitroot-');
+    cleanups.push(root.remove);
+    git = await startGitServer({ root: root.path, token: TOKEN });
+    cleanups.push(() => git.close());
+    const db = await createTestDatabase('faults');
+    cleanups.push(db.drop);
+    dbUrl = db.url;
+    const data = await tempDir('data-');
+    cleanups.push(data.remove);
+    dataDir = data.path;
+    const clock = { now: () => Date.now(), sleep: async (_ms: number, signal?: AbortSignal) => signal?.throwIfAborted() };
+    rt = await createRuntime({
+      config: loadConfig({ DATABASE_URL: dbUrl, DEVTEAM_DATA_DIR: join(dataDir, 'inproc'), DEVTEAM_IDLE_FETCH_SEC: '3600' }),
+      logger: silentLogger(),
+      clock, // backoff waits pass at once: the retry path is exercised without waiting for it
+      makeSteps: (p, base) => createProjectActors({ project: p, ...base, env: { ...process.env, GIT_TOKEN: TOKEN, WRONG_TOKEN: 'nope-nope-nope' } }),
+    });
+    cleanups.push(() => rt.close());
+  });
+
+  const cfg = (id: string, url: string, extra: Record<string, unknown> = {}) => ({
+    projectId: id,
+    repo: { url, branch: 'main', tokenEnv: 'GIT_TOKEN' },
+    verify: { command: ['sh', 'verify.sh'] },
+    agent: { kind: 'script' },
+    sandbox: { kind: 'local' },
+    ...extra,
+  });
+
+  it('a crash right after the push (before the transition is written) neither commits nor records twice', async () => {
+    const url = await git.createBareRepo('crash', { files: { 'ai_docs/tasks/tasks_list.md': tasks(2), 'verify.sh': VERIFY } });
+    const env = { RC_DB_URL: dbUrl, RC_DATA_DIR: join(dataDir, 'crash'), RC_CONFIG: JSON.stringify(cfg('crash', url)), RC_TOKEN: TOKEN };
+    const a = spawnTs(join(import.meta.dirname, '../support/realChild.ts'), { ...env, RC_KILL_AFTER_PUSH: '1' });
+    cleanups.push(async () => void a.proc.kill('SIGKILL'));
+    await a.waitFor((l) => l.ev === 'pushed' && l.taskId === '1.1', 'first push');
+    expect((await a.exited).signal).toBe('SIGKILL');
+    const afterCrash = await git.log('crash');
+
+    const b = spawnTs(join(import.meta.dirname, '../support/realChild.ts'), env);
+    cleanups.push(async () => void b.proc.kill('SIGKILL'));
+    const again = await b.waitFor((l) => l.ev === 'pushed' && l.taskId === '1.1', 'push re-run');
+    expect(again.pushed).toBe(false); // the remote already had it: nothing sent
+    await b.waitFor((l) => l.ev === 'transition' && l.to === 'active.idle', 'idle');
+    b.proc.kill('SIGTERM');
+    await b.exited;
+
+    const log = await git.log('crash');
+    expect(log.startsWith(afterCrash) || log.includes(afterCrash.split('\0')[0]!)).toBe(true);
+    expect(log.match(/DevTeam-Task: 1\.1/g)).toHaveLength(1);
+    expect(log.match(/DevTeam-Outcome: 1\.1/g)).toHaveLength(1);
+    expect(log.match(/DevTeam-Outcome: 1\.2/g)).toHaveLength(1);
+    const clone = await tempDir('clone-');
+    cleanups.push(clone.remove);
+    await nativeGit(clone.path, 'clone', '-q', `http://x:${TOKEN}@${url.replace(/^http:\/\//, '')}`, 'c');
+    const entries = parseOutcomes(await readFile(join(clone.path, 'c/ai_docs/tasks/task_outcomes.md'), 'utf8'));
+    expect([...entries.values()].filter((e) => e.filled).map((e) => e.taskId)).toEqual(['1.1', '1.2']);
+  });
+
+  it('an upstream push racing the task is merged, retried and kept on the remote', async () => {
+    const url = await git.createBareRepo('race', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1, () => '```sh\necho mine > mine.txt\n```'), 'verify.sh': VERIFY } });
+    const race = await rt.registry.initialize(cfg('race', url));
+    expect(race.code).toBe('created');
+    const host = rt.registry.get('race')!;
+    const steps = host.binding.steps;
+    const run = steps.runAgent.bind(steps);
+    steps.runAgent = async (i, ctx) => {
+      await git.commitUpstream('race', { 'theirs.txt': 'upstream\n' }, { message: 'upstream work' });
+      return run(i, ctx);
+    };
+    await inState(rt, 'race', 'idle');
+    const log = await git.log('race');
+    expect(log).toContain('upstream work');
+    expect(log.match(/DevTeam-Task: 1\.1/g)).toHaveLength(1);
+    const clone = await tempDir('clone-');
+    cleanups.push(clone.remove);
+    await nativeGit(clone.path, 'clone', '-q', `http://x:${TOKEN}@${url.replace(/^http:\/\//, '')}`, 'c');
+    expect(await readFile(join(clone.path, 'c/theirs.txt'), 'utf8')).toBe('upstream\n');
+    expect(await readFile(join(clone.path, 'c/mine.txt'), 'utf8')).toBe('mine\n');
+  });
+
+  const bad: Array<[string, () => Promise<Record<string, unknown>>, RegExp]> = [
+    ['malformed task list (duplicate id)', async () => cfg('dup', await git.createBareRepo('dup', { files: { 'ai_docs/tasks/tasks_list.md': '## Phase 1: X (Dependencies: None)\n\n### 1.1 A (Dependencies: None)\n\n### 1.1 B (Dependencies: None)\n' } })), /Duplicate task id 1\.1 at lines 3 and 5/],
+    ['unknown dependency', async () => cfg('unk', await git.createBareRepo('unk', { files: { 'ai_docs/tasks/tasks_list.md': '### 1.1 A (Dependencies: [9.9])\n' } })), /Task 1\.1 \(line 1\) depends on unknown task 9\.9/],
+    ['missing target branch', async () => ({ ...cfg('nobranch', await git.createBareRepo('nobranch', { files: { 'a.txt': 'a' } })), repo: { url: git.url('nobranch'), branch: 'release', tokenEnv: 'GIT_TOKEN' } }), /release/],
+    ['wrong token', async () => ({ ...cfg('badtoken', await git.createBareRepo('badtoken', { files: { 'a.txt': 'a' } })), repo: { url: git.url('badtoken'), branch: 'main', tokenEnv: 'WRONG_TOKEN' } }), /auth|401|credentials|token/i],
+    ['token variable not set', async () => ({ ...cfg('notoken', git.url('badtoken')), repo: { url: git.url('badtoken'), branch: 'main', tokenEnv: 'NOT_SET_ANYWHERE' } }), /NOT_SET_ANYWHERE/],
+    ['unreachable remote (retried, then halted)', async () => cfg('unreach', 'http://127.0.0.1:1/nothing.git'), /ECONNREFUSED|unreachable|connect/i],
+    ['non-UTF-8 task list', async () => cfg('latin1', await git.createBareRepo('latin1', { files: { 'ai_docs/tasks/tasks_list.md': Buffer.from([0x23, 0x23, 0x20, 0xe9, 0xff, 0x0a]) } })), /UTF-8/],
+  ];
+  for (const [name, make, message] of bad) {
+    it(`bad input: ${name} → halted with a precise error`, async () => {
+      const config = await make();
+      await rt.registry.initialize(config as never);
+      const s = await inState(rt, config.projectId as string, 'halted');
+      expect(s.lastError).toMatch(message);
+      expect(s.lastError).not.toContain(TOKEN);
+      expect(s.lastError).not.toContain('nope-nope-nope');
+    });
+  }
+
+  it('a huge task body is capped in the prompt and the task still runs', async () => {
+    const body = (i: number) => `${'lorem ipsum '.repeat(100_000)}\n\`\`\`sh\necho ${i} > big${i}.txt\n\`\`\``;
+    const url = await git.createBareRepo('huge', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1, body), 'verify.sh': VERIFY } });
+    await rt.registry.initialize(cfg('huge', url));
+    const s = await inState(rt, 'huge', 'idle', 'halted');
+    expect(s.state).toBe('idle');
+    const prompt = await readFile(join(dataDir, 'inproc/artifacts/huge/1.1/1/prompt.md'), 'utf8');
+    expect(Buffer.byteLength(prompt)).toBeLessThan(200 * 1024);
+  });
+});
