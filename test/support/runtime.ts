@@ -16,3 +16,12 @@ export function waitForStatus(rt: Runtime, projectId: string, pred: (s: ProjectS
 }
 
 export const inState = (rt: Runtime, id: string, ...states: string[]) => waitForStatus(rt, id, (s) => states.includes(s.state), states.join('|'));
+
+/** Wait (bounded) for a condition that has no event of its own, re-checking on each macrotask turn. */
+export async function until(cond: () => boolean, what = 'condition', limit = 200_000): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
