@@ -1,0 +1,48 @@
+/**
+ * Bearer-token auth. Both sides are hashed (sha256) before `timingSafeEqual`, so the compare is
+ * constant-time and needs equal-length inputs whatever the caller sent. The principal that
+ * scopes idempotency keys is derived from the token hash — never the token itself.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+export interface Auth {
+  /** True when a token is configured. */
+  enabled: boolean;
+  /**
+   * True when `presented` carries the configured token (always true when none is configured).
+   * Accepts an Authorization header value (`Bearer <token>`) or a bare token (WebSocket
+   * subprotocol or query parameter).
+   */
+  checkToken(presented: string | undefined): boolean;
+  /** The principal for a request: `token:<hash prefix>` when authenticated with a token, else `anonymous`. */
+  principal(presented: string | undefined): string;
+}
+
+export function createAuth(token: string | undefined): Auth {
+  const expected = token ? sha256(token) : undefined;
+  const bare = (v: string | undefined) => {
+    if (!v) return '';
+    const m = /^Bearer\s+(.+)$/i.exec(v.trim());
+    return m ? m[1]!.trim() : v.trim();
+  };
+  const check = (presented: string | undefined) => {
+    if (!expected) return true;
+    const given = bare(presented);
+    return given.length > 0 && timingSafeEqual(sha256(given), expected);
+  };
+  return {
+    enabled: !!expected,
+    checkToken: check,
+    principal(presented) {
+      if (!expected || !check(presented)) return 'anonymous';
+      return `token:${expected.subarray(0, 8).toString('hex')}`;
+    },
+  };
+}
+
+/** Standalone check for code that holds the configured token (e.g. the WebSocket upgrade). */
+export function checkToken(expectedToken: string | undefined, presented: string | undefined): boolean {
+  return createAuth(expectedToken).checkToken(presented);
+}

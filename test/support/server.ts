@@ -1,0 +1,125 @@
+/**
+ * A real server for integration tests: a runtime on a fresh Postgres database with TestSteps,
+ * listening on a free port (startServer with port 0), plus helpers to wait for committed
+ * states through the hub (no sleeps) and to call the API with fetch.
+ */
+import { createClient } from 'redis';
+import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
+import type { ProjectStatus } from '../../src/domain/status.ts';
+import { loadConfig } from '../../src/infra/config.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.ts';
+import { createTestDatabase, tempDir } from './db.ts';
+import { TestSteps } from './testSteps.ts';
+
+export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function redisAvailable(url = REDIS_TEST_URL): Promise<boolean> {
+  const c = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return (await c.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    if (c.isOpen) await c.close().catch(() => undefined);
+  }
+}
+
+/** Resolves to a skip reason, or throws under CI=true when Redis is missing. */
+export async function requireRedis(): Promise<string | null> {
+  if (await redisAvailable()) return null;
+  const reason = `Redis is not reachable at ${REDIS_TEST_URL}`;
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: a missing service is a failure)`);
+  process.stderr.write(`\n*** SKIPPING Redis tests: ${reason} ***\n`);
+  return reason;
+}
+
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  runtime: Runtime;
+  steps: TestSteps;
+  dataDir: string;
+  token: string | undefined;
+  /** fetch `path` on the server (JSON body when `json` is given; bearer token added unless `auth: false`). */
+  call(path: string, init?: RequestInit & { json?: unknown; auth?: boolean }): Promise<Response>;
+  /** Resolves with the committed status once `pred` holds for the project. */
+  waitFor(projectId: string, pred: (s: ProjectStatus) => boolean): Promise<ProjectStatus>;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  tasks?: string[];
+  redis?: boolean;
+  env?: Record<string, string>;
+  server?: StartServerOptions;
+}
+
+export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
+  const db = await createTestDatabase('devteam_srv');
+  const dir = await tempDir('devteam-srv-');
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    DEVTEAM_DATA_DIR: dir.path,
+    DEVTEAM_HOST: '127.0.0.1',
+    DEVTEAM_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...(o.redis ? { REDIS_URL: REDIS_TEST_URL } : {}),
+    ...o.env,
+  });
+  const steps = new TestSteps({ tasks: o.tasks ?? ['1.1', '1.2'], dataDir: dir.path });
+  const runtime = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.make });
+  const server = await startServer(runtime, { port: 0, ...o.server });
+  const token = config.DEVTEAM_API_TOKEN;
+  return {
+    url: server.url,
+    server,
+    runtime,
+    steps,
+    dataDir: dir.path,
+    token,
+    call(path, init = {}) {
+      const { json, auth, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token && auth !== false && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+      if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+      return fetch(server.url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+    },
+    waitFor(projectId, pred) {
+      return new Promise((resolve) => {
+        const check = () => {
+          const s = runtime.projection.get(projectId);
+          if (s && pred(s)) {
+            sub.unsubscribe();
+            resolve(s);
+            return true;
+          }
+          return false;
+        };
+        const sub = runtime.hub.all$.subscribe((e) => {
+          if (e.projectId === projectId && e.type === 'status') check();
+        });
+        check();
+      });
+    },
+    async close() {
+      await server.close();
+      await runtime.close();
+      await db.drop();
+      await dir.remove();
+    },
+  };
+}
+
+/** A valid initialize body whose repo URL needs no DNS (loopback is allowed on a loopback bind). */
+export function projectBody(projectId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    projectId,
+    repo: { url: 'http://127.0.0.1:1/repo.git', branch: 'main' },
+    verify: { command: ['true'] },
+    agent: { kind: 'script' },
+    ...extra,
+  };
+}
