@@ -14,7 +14,7 @@ import type { Config } from '../infra/config.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Database } from '../infra/db/orm.ts';
 import type { Logger } from '../infra/logger.ts';
-import { GitError, type IntegrateArgs } from '../infra/git/types.ts';
+import { GitError, type GitWorkspace, type IntegrateArgs, type PublishResult } from '../infra/git/types.ts';
 import { checkTools, requiredTools } from '../infra/sandbox/toolCheck.ts';
 import { createLineSplitter, TailBuffer } from '../infra/sandbox/lines.ts';
 import type { OutputStream } from '../infra/sandbox/types.ts';
@@ -52,11 +52,17 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   const outcomesPath = config.outcomesLog?.path ?? DEFAULT_OUTCOMES_LOG_PATH;
   let needsSync = true;
   let lastHead: string | null = null;
+  let parsed: { text: string; list: ReturnType<typeof parseTaskList> } | null = null;
+  /** The prompt file currently holds the prompt of this `taskId:attempt` (built by PREP). */
+  let promptOf: { key: string; sha256: string; branch: string } | null = null;
+  /** Integration arguments of the task being integrated/recorded (the same for both steps). */
+  let integrating: { key: string; args: IntegrateArgs } | null = null;
 
   async function loadTasks(): Promise<{ tasks: ReturnType<typeof parseTaskList>; outcomes: string | null } | null> {
     const text = await git.readAtTarget(taskListPath);
     if (text === null) return null;
-    return { tasks: parseTaskList(text), outcomes: await git.readAtTarget(outcomesPath) };
+    if (parsed?.text !== text) parsed = { text, list: parseTaskList(text) };
+    return { tasks: parsed.list, outcomes: await git.readAtTarget(outcomesPath) };
   }
 
   async function task(taskId: string): Promise<{ task: Task; outcomes: string | null; all: Task[] }> {
@@ -86,7 +92,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, built.text);
     await artifacts.write(i.taskId, i.attempt, 'prompt.md', built.text, 'head');
-    return { sha256: built.sha256, branch: taskBranchName(t.id, taskSlug(t.title)) };
+    promptOf = { key: `${i.taskId}:${i.attempt}`, sha256: built.sha256, branch: taskBranchName(t.id, taskSlug(t.title)) };
+    return promptOf;
   }
 
   /** Streams sandbox output to the live log, keeping a capped transcript. */
@@ -111,6 +118,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   }
 
   async function integrateArgs(i: M.TaskStepInput): Promise<IntegrateArgs> {
+    const key = `${i.taskId}:${i.attempt}`;
+    if (integrating?.key === key) return integrating.args;
     const { task: t } = await task(i.taskId);
     const run = await runRow(i);
     const fields: OutcomeFields = {
@@ -123,7 +132,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       executor: `${config.agent.kind} agent${config.agent.kind === 'aider' && config.agent.model ? ` (model ${config.agent.model})` : ''}; devteam-runner ${RUNNER_VERSION}; node ${process.version}`,
       timestamp: new Date(deps.clock.now()).toISOString(),
     };
-    return {
+    const args: IntegrateArgs = {
       taskId: t.id,
       taskTitle: t.title,
       taskBranch: taskBranchName(t.id, taskSlug(t.title)),
@@ -132,6 +141,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       renderOutcomes: (current) =>
         recordOutcome(current, { id: t.id, title: t.title, heading: t.heading, phase: t.phase ? { heading: t.phase.heading, number: t.phase.number } : null }, fields),
     };
+    integrating = { key, args };
+    return args;
   }
 
   return {
@@ -190,7 +201,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     },
 
     async runAgent(i, ctx) {
-      const p = await prompt(i); // retries carry the failing verify output as feedback
+      // PREP wrote this attempt's prompt; a retry (or a restart) rebuilds it with the feedback.
+      const p = promptOf?.key === `${i.taskId}:${i.attempt}` ? promptOf : await prompt(i);
       const { task: t } = await task(i.taskId);
       const out = transcript(ctx);
       const timeoutMs = (config.agent.timeoutSec ?? 1800) * 1000;
@@ -240,7 +252,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
 
     async recordOutcome(i, ctx) {
       await deps.beforePush?.();
-      const r = await git.publish({ ...(await integrateArgs(i)), signal: ctx.signal } as IntegrateArgs);
+      const r = await (git as GitWorkspace & { publish(a: IntegrateArgs, s?: AbortSignal): Promise<PublishResult> }).publish(await integrateArgs(i), ctx.signal);
       lastHead = r.targetOid;
       ctx.log('runner', r.pushed ? `pushed ${config.repo.branch} (${r.targetOid.slice(0, 12)}${r.retries ? `, ${r.retries} non-fast-forward retries` : ''})` : `remote already has ${i.taskId}`);
       return { pushed: r.pushed };
