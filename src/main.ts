@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './infra/logger.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
 import { detectDocker } from './infra/sandbox/detect.ts';
+import { createMetrics } from './infra/metrics.ts';
 
 /** The sandbox kind is chosen once, at initialize: as configured, else docker if an engine answers now, else local. */
 export async function resolveSandboxKind(c: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -50,15 +51,35 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  const metrics = createMetrics();
   runtime = await createRuntime({
     config,
     logger,
-    makeSteps: (project, rt) => createProjectActors({ project, ...rt }),
+    makeSteps: (project, rt) =>
+      createProjectActors({ project, ...rt, onVerify: (seconds) => metrics.verifyDuration.observe(seconds) }),
     resolveConfig: resolveSandboxKind,
   });
   if (!worker) {
     const { startServer } = await import('./server/index.ts');
-    const server = await startServer(runtime);
+    const { webSocketPlugin } = await import('./server/ws/index.ts');
+    const { eventsPlugin } = await import('./server/events/index.ts');
+    const rt = runtime;
+    const server = await startServer(rt, {
+      metrics,
+      plugins: [webSocketPlugin(), eventsPlugin()],
+      // DELETE: the project's files are removed by the server; its container goes here.
+      purge: async (projectId) => {
+        if (!(await detectDocker())) return;
+        const { createDockerSandbox } = await import('./infra/sandbox/docker.ts');
+        await createDockerSandbox({
+          kind: 'docker',
+          projectId,
+          workspaceDir: `${rt.config.DEVTEAM_DATA_DIR}/repos/${projectId}`,
+          defaultImage: rt.config.DEVTEAM_SANDBOX_IMAGE,
+          logger: logger.child({ projectId }),
+        }).remove();
+      },
+    });
     stopServer = server.close;
     logger.info({ url: server.url }, 'DevTeam Runner listening');
   }
