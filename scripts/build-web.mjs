@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * Builds the dashboard: src/web/main.ts → dist/web/assets/app.js (+ app.css from
+ * src/web/styles.css) and dist/web/index.html. Everything is bundled (no CDN).
+ *
+ *   node scripts/build-web.mjs [--outdir dist/web] [--dev]
+ *
+ * Bare imports resolve from the project's node_modules; NODE_PATH (':'-separated) adds extra
+ * lookup directories, e.g. a scratch install used before a package is added to package.json.
+ */
+import { mkdir, copyFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(root, 'dist/web') }, dev: { type: 'boolean', default: false } } });
+const outdir = resolve(values.outdir);
+const assets = join(outdir, 'assets');
+const nodePaths = (process.env.NODE_PATH ?? '').split(':').filter(Boolean);
+
+await mkdir(assets, { recursive: true });
+const started = Date.now();
+const result = await esbuild.build({
+  entryPoints: [join(root, 'src/web/main.ts')],
+  outfile: join(assets, 'app.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  minify: !values.dev,
+  sourcemap: values.dev ? 'inline' : 'linked',
+  legalComments: 'linked',
+  nodePaths,
+  // elkjs' bundled build mentions a Node-only fallback it never takes in the browser.
+  external: ['web-worker'],
+  define: { 'process.env.NODE_ENV': values.dev ? '"development"' : '"production"' },
+  metafile: true,
+  logLevel: 'warning',
+});
+await esbuild.build({
+  entryPoints: [join(root, 'src/web/styles.css')],
+  outfile: join(assets, 'app.css'),
+  bundle: true,
+  minify: !values.dev,
+  logLevel: 'warning',
+});
+await copyFile(join(root, 'src/web/index.html'), join(outdir, 'index.html'));
+const bytes = Object.entries(result.metafile.outputs).reduce((n, [file, o]) => (file.endsWith('.js') ? n + o.bytes : n), 0);
+await writeFile(join(outdir, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), ms: Date.now() - started, bytes }, null, 2) + '\n');
+process.stdout.write(`dashboard built in ${Date.now() - started} ms → ${outdir} (app.js ${Math.round(bytes / 1024)} KiB)\n`);

@@ -1,0 +1,156 @@
+/**
+ * The statechart as a plain graph, read from the machine's own definition (no copy of the
+ * state list anywhere): every state node becomes a node (compound ones contain their children),
+ * every transition with a target becomes an edge labelled with its event. Invoke completions
+ * are labelled `done.<src>` / `error.<src>`; an edge to a history node targets that node.
+ * Pure and DOM-free: runs in Node (tests) and the browser.
+ */
+import { projectMachine } from '../machines/project.machine.ts';
+
+export type NodeKind = 'root' | 'compound' | 'atomic' | 'history' | 'final';
+
+export interface GraphNode {
+  /** Dotted path from the root, e.g. `active.initializing.syncingRepo` (`''` for the root). */
+  id: string;
+  parent: string | null;
+  /** Last path segment (`H*` for a deep history node). */
+  label: string;
+  kind: NodeKind;
+  /** The actor the state invokes, if any. */
+  invokes: string | null;
+  /** The initial child's id, for compound states. */
+  initial: string | null;
+}
+
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** Shown on the diagram: `PAUSE`, `done.runAgent`… (one line per distinct event of the merged transitions). */
+  labels: string[];
+  /** The guards of the merged transitions (`RETRY [retryTaskWork]`), for tooltips. */
+  guards: string[];
+  /** Event keys as the stream reports them (`PAUSE`, `done.executing`, `error.syncingRepo`). */
+  keys: string[];
+}
+
+export interface StateGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** Minimal structural view of an XState StateNode (what the walk reads). */
+interface StateNodeLike {
+  path: string[];
+  type: string;
+  history?: unknown;
+  states: Record<string, StateNodeLike>;
+  invoke: Array<{ id: string; src: unknown }>;
+  initial?: { target?: StateNodeLike[] } | undefined;
+  transitions: Map<string, Array<{ target?: readonly StateNodeLike[] | undefined; guard?: unknown; eventType: string }>>;
+}
+
+const DONE_OR_ERROR = /^xstate\.(done|error)\.actor\.(.+)$/;
+
+/** The stream's short event name: `xstate.done.actor.0.selecting` → `done.selecting` (as the host reports it). */
+export function streamEventKey(type: string): string {
+  const m = /^xstate\.(done|error)\.actor\.(?:.*\.)?([A-Za-z]+)$/.exec(type);
+  return m ? `${m[1]}.${m[2]}` : type;
+}
+
+function guardName(guard: unknown): string | null {
+  if (!guard) return null;
+  if (typeof guard === 'string') return guard;
+  const g = guard as { type?: string; params?: unknown };
+  if (typeof g.type !== 'string') return 'guard';
+  return g.params !== undefined && typeof g.params !== 'object' ? `${g.type}:${String(g.params)}` : g.type;
+}
+
+function srcName(src: unknown): string {
+  if (typeof src === 'string') return src;
+  const s = src as { id?: string; name?: string } | undefined;
+  return s?.id ?? s?.name ?? 'actor';
+}
+
+function eventLabel(node: StateNodeLike, eventType: string): string {
+  const m = DONE_OR_ERROR.exec(eventType);
+  if (!m) return eventType;
+  const inv = node.invoke.find((i) => i.id === m[2]);
+  return `${m[1]}.${inv ? srcName(inv.src) : m[2]}`;
+}
+
+export const nodeId = (path: string[]) => path.join('.');
+
+/** Build the graph of any machine root (defaults to the project machine). */
+export function buildGraph(root: StateNodeLike = projectMachine.root as unknown as StateNodeLike): StateGraph {
+  const nodes: GraphNode[] = [];
+  const edges = new Map<string, GraphEdge>();
+  const visit = (n: StateNodeLike, parent: string | null) => {
+    const id = nodeId(n.path);
+    const children = Object.values(n.states);
+    const kind: NodeKind = parent === null ? 'root' : n.type === 'history' ? 'history' : n.type === 'final' ? 'final' : children.length ? 'compound' : 'atomic';
+    const label = kind === 'history' ? (n.history === 'deep' ? 'H*' : 'H') : (n.path[n.path.length - 1] ?? '');
+    const initial = n.initial?.target?.[0] ? nodeId(n.initial.target[0].path) : null;
+    nodes.push({ id, parent, label, kind, invokes: n.invoke[0] ? srcName(n.invoke[0].src) : null, initial });
+    for (const [eventType, list] of n.transitions) {
+      for (const t of list) {
+        for (const target of t.target ?? []) {
+          const to = nodeId(target.path);
+          const key = `${id}->${to}`;
+          const g = guardName(t.guard);
+          const label = eventLabel(n, eventType);
+          const e = edges.get(key) ?? { id: `e${edges.size}`, source: id, target: to, labels: [], guards: [], keys: [] };
+          if (!e.labels.includes(label)) e.labels.push(label);
+          if (g) e.guards.push(`${label} [${g}]`);
+          const k = streamEventKey(eventType);
+          if (!e.keys.includes(k)) e.keys.push(k);
+          edges.set(key, e);
+        }
+      }
+    }
+    for (const c of children) visit(c, id);
+  };
+  visit(root, null);
+  return { nodes, edges: [...edges.values()] };
+}
+
+/** Ids of `id` and all its ancestors, innermost first (`a.b.c` → `a.b.c`, `a.b`, `a`). */
+export function selfAndAncestors(id: string): string[] {
+  const out: string[] = [];
+  const parts = id.split('.');
+  for (let i = parts.length; i > 0; i--) out.push(parts.slice(0, i).join('.'));
+  return out;
+}
+
+/**
+ * The diagram node for a status: states inside `active` map to `active.<substate ?? state>`,
+ * the others (paused, halted, stopping, stopped) to themselves.
+ */
+export function nodeForStatus(s: { state: string; substate: string | null }): string {
+  if (['paused', 'halted', 'stopping', 'stopped'].includes(s.state)) return s.state;
+  return `active.${s.substate ?? s.state}`;
+}
+
+/** For paused: the node it resumes into (`active.<substate>`), else null. */
+export function resumeNodeForStatus(s: { state: string; substate: string | null }): string | null {
+  return s.state === 'paused' && s.substate ? `active.${s.substate}` : null;
+}
+
+/**
+ * The drawn edges that a streamed transition `{from, to, event}` took: an edge leaves `from`
+ * or one of its ancestors and enters `to`, one of its ancestors (initial child resolution) or a
+ * history node of one of its ancestors; edges whose event matches win, the innermost source first.
+ */
+export function edgesForTransition(graph: StateGraph, t: { from: string | null; to: string; event: string }): GraphEdge[] {
+  if (!t.from) return [];
+  const fromChain = selfAndAncestors(t.from);
+  const toChain = new Set(selfAndAncestors(t.to));
+  const history = new Set(graph.nodes.filter((n) => n.kind === 'history' && n.parent !== null && toChain.has(n.parent)).map((n) => n.id));
+  const hits = graph.edges.filter((e) => fromChain.includes(e.source) && (toChain.has(e.target) || history.has(e.target)));
+  const byEvent = hits.filter((e) => e.keys.includes(t.event));
+  const pool = byEvent.length ? byEvent : hits;
+  if (!pool.length) return [];
+  const depth = (e: GraphEdge) => fromChain.indexOf(e.source);
+  const best = Math.min(...pool.map(depth));
+  return pool.filter((e) => depth(e) === best);
+}
