@@ -1,32 +1,11 @@
 /** Shared bench helpers: percentiles, a throwaway Postgres database, instant in-memory steps. */
-import pg from 'pg';
 import type { ProjectSteps } from '../src/actors/steps.ts';
 
-export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export function pct(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
+/** A throwaway database on the machine's Postgres (BENCH_PG_URL / TEST_PG_URL, default 127.0.0.1:5432). */
 export async function scratchDb(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const u = new URL(PG_ADMIN_URL);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`drop database if exists "${name}" with (force)`);
-      await c.end();
-    },
-  };
+  if (process.env.BENCH_PG_URL) process.env.TEST_PG_URL ??= process.env.BENCH_PG_URL;
+  const { createTestDatabase } = await import('../test/support/db.ts');
+  return createTestDatabase(prefix);
 }
 
 /** Steps that complete at once: a project walks `tasks` tasks, then goes idle. */
