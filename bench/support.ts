@@ -1,6 +1,12 @@
 /** Shared bench helpers: percentiles, a throwaway Postgres database, instant in-memory steps. */
 import type { ProjectSteps } from '../src/actors/steps.ts';
 
+export function pct(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
 /** A throwaway database on the machine's Postgres (BENCH_PG_URL / TEST_PG_URL, default 127.0.0.1:5432). */
 export async function scratchDb(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
   if (process.env.BENCH_PG_URL) process.env.TEST_PG_URL ??= process.env.BENCH_PG_URL;
