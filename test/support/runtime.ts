@@ -17,11 +17,15 @@ export function waitForStatus(rt: Runtime, projectId: string, pred: (s: ProjectS
 
 export const inState = (rt: Runtime, id: string, ...states: string[]) => waitForStatus(rt, id, (s) => states.includes(s.state), states.join('|'));
 
-/** Wait (bounded) for a condition that has no event of its own, re-checking on each macrotask turn. */
-export async function until(cond: () => boolean, what = 'condition', limit = 200_000): Promise<void> {
-  for (let i = 0; i < limit; i++) {
-    if (cond()) return;
-    await new Promise((r) => setImmediate(r));
+/**
+ * Wait (bounded, 60 s) for a condition that has no event of its own, re-checking it every few
+ * milliseconds. The test proceeds as soon as the condition holds; the interval is not a sleep
+ * that the test's correctness depends on.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, what = 'condition', limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
