@@ -78,7 +78,8 @@ function parseCgiHead(buf: Buffer): { status: number; headers: Record<string, st
   return { status, headers, rest: buf.subarray(end + sep) };
 }
 
-function handle(root: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+/** Serve one smart-HTTP request for the repos under `root` through `git http-backend` (CGI). */
+export function handleGitRequest(root: string, req: http.IncomingMessage, res: http.ServerResponse, remoteUser = 'demo'): void {
   const u = new URL(req.url ?? '/', 'http://127.0.0.1');
   const m = REPO_PATH.exec(u.pathname);
   const len = Number(req.headers['content-length'] ?? 0);
@@ -97,7 +98,7 @@ function handle(root: string, req: http.IncomingMessage, res: http.ServerRespons
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
     HTTP_GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-    REMOTE_USER: 'demo',
+    REMOTE_USER: remoteUser,
     REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: 'http.receivepack',
@@ -135,7 +136,7 @@ function handle(root: string, req: http.IncomingMessage, res: http.ServerRespons
 export async function startGitHttpServer(opts: { root: string; port?: number }): Promise<GitHttpServer> {
   const { root } = opts;
   await mkdir(root, { recursive: true });
-  const server = http.createServer((req, res) => handle(root, req, res));
+  const server = http.createServer((req, res) => handleGitRequest(root, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());

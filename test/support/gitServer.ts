@@ -7,42 +7,15 @@
  * Tests that serve this in-process must call native git asynchronously (`nativeGit`),
  * otherwise the blocked event loop can never answer git's requests.
  */
-import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { git as nativeGit, handleGitRequest } from '../../src/demo/gitHttpServer.ts';
 
-const execFileP = promisify(execFile);
-
-/** Environment for native git in tests: fixed identity, no user/system config. */
-export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? tmpdir(),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'Test Upstream',
-    GIT_AUTHOR_EMAIL: 'upstream@example.test',
-    GIT_COMMITTER_NAME: 'Test Upstream',
-    GIT_COMMITTER_EMAIL: 'upstream@example.test',
-    GIT_TERMINAL_PROMPT: '0',
-    ...extra,
-  };
-}
-
-/** Run native git asynchronously; resolves stdout, rejects with stderr in the message. */
-export async function nativeGit(cwd: string, ...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileP('git', args, { cwd, env: gitEnv(), maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`git ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
-  }
-}
+/** Native git with a fixed identity and no user/system config (shared with the demo). */
+export { gitEnv, git as nativeGit } from '../../src/demo/gitHttpServer.ts';
 
 export interface GitServer {
   /** Clone URL of `<root>/<name>.git`. */
@@ -74,29 +47,6 @@ function checkAuth(req: http.IncomingMessage, token: string | undefined): string
   return decoded.slice(i + 1) === token ? decoded.slice(0, i) || 'token' : null;
 }
 
-/** Split CGI output into status, headers and the remaining body bytes. */
-function parseCgiHead(buf: Buffer): { status: number; headers: Record<string, string>; rest: Buffer } | null {
-  let end = buf.indexOf('\r\n\r\n');
-  let sep = 4;
-  const lf = buf.indexOf('\n\n');
-  if (end < 0 || (lf >= 0 && lf < end)) {
-    end = lf;
-    sep = 2;
-  }
-  if (end < 0) return null;
-  const headers: Record<string, string> = {};
-  let status = 200;
-  for (const line of buf.subarray(0, end).toString('latin1').split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i < 0) continue;
-    const k = line.slice(0, i).trim();
-    const v = line.slice(i + 1).trim();
-    if (k.toLowerCase() === 'status') status = parseInt(v, 10) || 500;
-    else headers[k] = v;
-  }
-  return { status, headers, rest: buf.subarray(end + sep) };
-}
-
 export async function startGitServer(opts: { root: string; token?: string }): Promise<GitServer> {
   const { root, token } = opts;
   await mkdir(root, { recursive: true });
@@ -114,51 +64,7 @@ export async function startGitServer(opts: { root: string; token?: string }): Pr
     const u = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && u.pathname.endsWith('/git-upload-pack')) counters.uploadPackPosts++;
     if (req.method === 'POST' && u.pathname.endsWith('/git-receive-pack')) counters.receivePackPosts++;
-    const env: NodeJS.ProcessEnv = {
-      ...gitEnv(),
-      GIT_PROJECT_ROOT: root,
-      GIT_HTTP_EXPORT_ALL: '1',
-      PATH_INFO: decodeURIComponent(u.pathname),
-      REQUEST_METHOD: req.method ?? 'GET',
-      QUERY_STRING: u.search.replace(/^\?/, ''),
-      CONTENT_TYPE: req.headers['content-type'] ?? '',
-      HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
-      HTTP_GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-      REMOTE_USER: user,
-      REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.receivepack',
-      GIT_CONFIG_VALUE_0: 'true',
-    };
-    if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
-    const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let head: Buffer | null = Buffer.alloc(0);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => {}); // the CGI may exit before reading everything
-    req.pipe(child.stdin);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (head === null) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const parsed = parseCgiHead(head);
-      if (!parsed) return;
-      head = null;
-      res.writeHead(parsed.status, parsed.headers);
-      if (parsed.rest.length) res.write(parsed.rest);
-    });
-    child.on('error', (err) => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(err));
-    });
-    child.on('close', (code) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'Content-Type': 'text/plain' });
-        res.end(`http-backend exited ${code}: ${stderr}`);
-      } else res.end();
-    });
+    handleGitRequest(root, req, res, user);
   });
 
   await new Promise<void>((resolve, reject) => {
