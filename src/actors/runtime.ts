@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   /** Restore persisted projects at start (default true). */
   boot?: boolean;
   db?: Database;
+  /** Ownership epoch per project written with every snapshot (multi-node; see src/cluster.ts). Added for issue 7. */
+  fence?: (projectId: string) => number;
 }
 
 export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
@@ -49,7 +51,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
   // One lane per pooled connection (PGlite is a single session).
   const writer = new TransitionWriter(db, o.logger.child({ component: 'writer' }), clock, db.embedded ? 1 : 4);
   const base = { db, hub, logger: o.logger, clock, config: o.config };
-  const registry = new Registry({ db, writer, hub, projection, slots, logger: o.logger, clock, makeSteps: (p) => o.makeSteps(p, base), resolveConfig: o.resolveConfig });
+  const registry = new Registry({ db, writer, hub, projection, slots, logger: o.logger, clock, makeSteps: (p) => o.makeSteps(p, base), resolveConfig: o.resolveConfig, fence: o.fence });
   let closed: Promise<void> | undefined;
   const rt: Runtime = {
     ...base,

@@ -47,6 +47,33 @@ export const configSchema = z.object({
   DEVTEAM_SHARDS: int(1, 4096).default(64),
   /** Embedded PGlite socket port (0 = a Unix socket in the data dir). */
   DEVTEAM_PGLITE_PORT: int(0, 65535).default(0),
+  /** Seconds between WebSocket heartbeat envelopes. */
+  DEVTEAM_WS_HEARTBEAT_SEC: int(1, 3600).default(25),
+  /** Max inbound WebSocket message in bytes; a larger one closes the socket. */
+  DEVTEAM_WS_MAX_INBOUND_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  /** Max outbound WebSocket envelope in bytes; larger payloads are truncated (`truncated: true`). */
+  DEVTEAM_WS_MAX_OUTBOUND_BYTES: int(4096, 64 * 1024 * 1024).default(256 * 1024),
+  /** Per-socket send buffer limit in bytes; over it envelopes are dropped (counted) and a snapshot follows the drain. */
+  DEVTEAM_WS_MAX_BACKPRESSURE_BYTES: int(64 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /** Seconds an outbox row may stay unacknowledged before the relay dispatches it again. */
+  DEVTEAM_EVENTS_REDELIVER_SEC: int(1, 86_400).default(60),
+  /** Milliseconds a stream entry may sit unacknowledged with a consumer before another reclaims it (XAUTOCLAIM). */
+  DEVTEAM_EVENTS_CLAIM_IDLE_MS: int(10, 3_600_000).default(30_000),
+  /** Deliveries after which an event is poison: moved to devteam:events:dead and marked 'dead'. */
+  DEVTEAM_EVENTS_MAX_DELIVERIES: int(1, 1000).default(5),
+  // --- multi-node cluster (issue 7; active when REDIS_URL is set) ---
+  /** Run as a cluster member when REDIS_URL is set (shard leases, routed commands, status relay). */
+  DEVTEAM_CLUSTER: bool.default(true),
+  /** This node's id in the cluster (default `<hostname>-<pid>`). */
+  DEVTEAM_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  /** Redis key prefix of the cluster (leases, shard streams, hub channel). */
+  DEVTEAM_CLUSTER_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/).default('devteam'),
+  /** Shard lease TTL in ms; a node stops a shard's actors after ttl·2/3 without a successful renewal. */
+  DEVTEAM_LEASE_TTL_MS: int(300, 600_000).default(15_000),
+  /** Lease renewal / rebalance period in ms (default: ttl/3). */
+  DEVTEAM_LEASE_RENEW_MS: int(50, 300_000).optional(),
+  /** How long a command routed to another node's project waits for the owner before 202 with the current status. */
+  DEVTEAM_COMMAND_TIMEOUT_MS: int(50, 600_000).default(5_000),
 });
 
 export type Config = z.infer<typeof configSchema> & { allowPrivateRepos: boolean };

@@ -102,7 +102,7 @@ export function createEventPipeline(o: EventPipelineOptions): EventPipeline {
       return { id: stored.id, correlationId: stored.correlationId, dispatch: 'deferred', duplicate: false };
     },
     startWorker() {
-      transport.start(worker.handle);
+      transport.start(worker.handle, worker.settled);
       relay.start();
     },
     close: () =>

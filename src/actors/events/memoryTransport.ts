@@ -13,6 +13,7 @@ export class MemoryTransport implements Transport {
   readonly available = true;
   #queue: Delivery[] = [];
   #handler: DeliveryHandler | undefined;
+  #settled: ((batch: Delivery[]) => void) | undefined;
   #running: Promise<void> | null = null;
   #timers = new Set<NodeJS.Timeout>();
   #closed = false;
@@ -34,8 +35,9 @@ export class MemoryTransport implements Transport {
     // Always available.
   }
 
-  start(handler: DeliveryHandler): void {
+  start(handler: DeliveryHandler, settled?: (batch: Delivery[]) => void): void {
     this.#handler ??= handler;
+    this.#settled ??= settled;
     this.#kick();
   }
 
@@ -47,10 +49,12 @@ export class MemoryTransport implements Transport {
   }
 
   #kick(): void {
-    if (this.#handler && !this.#closed) this.#running ??= this.#loop();
+    if (this.#handler && !this.#closed && this.#queue.length) this.#running ??= this.#loop();
   }
 
   async #loop(): Promise<void> {
+    // Yield first: a loop that finished synchronously would clear #running before `??=` set it.
+    await Promise.resolve();
     try {
       while (this.#queue.length && !this.#closed) {
         const batch = this.#queue.splice(0, this.batchSize);
@@ -65,6 +69,7 @@ export class MemoryTransport implements Transport {
         batch.forEach((d, i) => {
           if (verdicts[i] === 'retry') this.#later(d);
         });
+        this.#settled?.(batch);
       }
     } finally {
       this.#running = null;

@@ -5,6 +5,7 @@
  * pending, and a dead-letter stream for poison entries. The consumer group is (re)created when
  * missing, e.g. after a Redis restart without persistence.
  */
+import { once } from 'node:events';
 import type { Clock } from '../../infra/clock.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { RedisClient, RedisHandle } from '../../infra/redis.ts';
@@ -33,6 +34,7 @@ export class RedisTransport implements Transport {
   #o: Required<RedisTransportOptions>;
   #reader: RedisClient | undefined;
   #handler: DeliveryHandler | undefined;
+  #settled: ((batch: Delivery[]) => void) | undefined;
   #loops: Promise<void>[] = [];
   #ac = new AbortController();
 
@@ -67,9 +69,10 @@ export class RedisTransport implements Transport {
     this.#client.on('ready', fn);
   }
 
-  start(handler: DeliveryHandler): void {
+  start(handler: DeliveryHandler, settled?: (batch: Delivery[]) => void): void {
     if (this.#handler) return;
     this.#handler = handler;
+    this.#settled = settled;
     this.#loops.push(this.#readLoop(), this.#reclaimLoop());
   }
 
@@ -97,6 +100,7 @@ export class RedisTransport implements Transport {
           this.#reader = await this.#o.redis.duplicate('events-reader');
           if (signal.aborted) this.#reader.destroy();
         }
+        if (!this.#reader.isReady) await once(this.#reader, 'ready', { signal });
         const res = (await this.#reader.xReadGroup(
           this.#o.group,
           this.#o.consumer,
@@ -180,6 +184,7 @@ export class RedisTransport implements Transport {
       else if (verdicts[i] === 'dead') await this.#deadLetter(good[i]!.raw, `poison: ${good[i]!.delivery.deliveries} deliveries`);
     }
     if (ack.length) await this.#client.xAck(this.#o.stream, this.#o.group, ack);
+    this.#settled?.(good.map((g) => g.delivery));
   }
 
   /** Copy to the dead-letter stream, then XACK the original (in one MULTI). */

@@ -88,6 +88,11 @@ export class EventStore {
     await this.db.query(`update outbox set dispatched_at = null where event_id = any($1::text[]) and acked_at is null`, [ids]);
   }
 
+  /** Transactions used so far (ingest batches, outcome batches): events ÷ batches = group size. */
+  stats(): { ingestBatches: number; outcomeBatches: number } {
+    return { ingestBatches: this.#ingest.batches, outcomeBatches: this.#outcomes.batches };
+  }
+
   async close(): Promise<void> {
     await this.#ingest.close();
     await this.#outcomes.close();

@@ -50,8 +50,11 @@ export interface Transport {
   readonly available: boolean;
   /** Put entries on the queue; false when the queue is unreachable (the outbox keeps them). */
   enqueue(msgs: QueueMessage[]): Promise<boolean>;
-  /** Start consuming (and reclaiming stalled entries); idempotent. */
-  start(handler: DeliveryHandler): void;
+  /**
+   * Start consuming (and reclaiming stalled entries); idempotent. `settled` is called with each
+   * batch once its verdicts have been carried out (acked, dead-lettered or left pending).
+   */
+  start(handler: DeliveryHandler, settled?: (batch: Delivery[]) => void): void;
   /** Called with a function to run when the queue becomes reachable again (relay trigger). */
   onAvailable(fn: () => void): void;
   close(): Promise<void>;

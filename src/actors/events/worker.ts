@@ -68,8 +68,12 @@ export interface WorkerOptions {
 }
 
 export class EventWorker {
-  /** Every handled delivery (tests and operators wait on this instead of polling). */
+  /**
+   * Every handled delivery, emitted once the transport has carried out its verdict (XACK done,
+   * dead-lettered, or left pending) — tests and operators wait on this instead of polling.
+   */
   readonly handled$ = new Subject<HandledEvent>();
+  readonly #results = new WeakMap<Delivery, HandledEvent>();
   readonly #o: WorkerOptions;
   readonly #routes: Record<string, Route>;
   readonly #inflight = new Set<string>();
@@ -95,11 +99,20 @@ export class EventWorker {
         if (list) list.push(x);
         else byProject.set(x.d.msg.projectId, [x]);
       }
+      // Effects run in order per project; their outcome writes overlap (and share transactions
+      // through the batcher), so a batch costs a couple of commits, not one per event.
+      const finals: Promise<void>[] = [];
       await Promise.all(
         [...byProject.values()].map(async (list) => {
-          for (const { d, i } of list) verdicts[i] = await this.#one(d, rows.get(d.msg.id), now);
+          for (const { d, i } of list) {
+            let applied!: () => void;
+            const effect = new Promise<void>((r) => (applied = r));
+            finals.push(this.#one(d, rows.get(d.msg.id), now, applied).then((v) => void ((verdicts[i] = v), applied())));
+            await effect;
+          }
         }),
       );
+      await Promise.all(finals);
     } catch (err) {
       this.#o.logger.warn({ err: (err as Error).message, events: mine.length }, 'event batch failed; left for redelivery');
     } finally {
@@ -108,14 +121,25 @@ export class EventWorker {
     return verdicts;
   };
 
-  async #one(d: Delivery, row: StoredEvent | undefined, now: number): Promise<Verdict> {
+  /** The transport's settled callback: publish what each delivery of the batch came to. */
+  readonly settled = (batch: Delivery[]): void => {
+    for (const d of batch) {
+      const h = this.#results.get(d);
+      if (!h) continue;
+      this.#results.delete(d);
+      this.handled$.next(h);
+    }
+  };
+
+  /** Handle one delivery; `applied` is called once its effect is done (before the outcome write). */
+  async #one(d: Delivery, row: StoredEvent | undefined, now: number, applied: () => void): Promise<Verdict> {
     const { msg } = d;
     const log = this.#o.logger.child({ correlationId: msg.correlationId, projectId: msg.projectId, eventType: msg.type });
     const done = (outcome: HandledEvent['outcome'], verdict: Verdict, extra: Record<string, unknown> = {}) => {
       const line = { eventId: msg.id, outcome, deliveries: d.deliveries, latencyMs: now - msg.enqueuedAt, ...extra };
       if (outcome === 'retry' || outcome === 'dead') log.warn(line, 'event not handled');
       else log.info(line, 'event handled');
-      this.handled$.next({ id: msg.id, type: msg.type, projectId: msg.projectId, correlationId: msg.correlationId, outcome, deliveries: d.deliveries });
+      this.#results.set(d, { id: msg.id, type: msg.type, projectId: msg.projectId, correlationId: msg.correlationId, outcome, deliveries: d.deliveries });
       return verdict;
     };
     if (!row) return done('duplicate', 'ack', { reason: 'no such event row' });
@@ -135,6 +159,7 @@ export class EventWorker {
     } catch (err) {
       return done('retry', 'retry', { err: (err as Error).message });
     }
+    applied();
     // The effect happened; store that before the ack. If this write fails the entry stays
     // pending and is redelivered: the effect may run again (at-least-once) but is never lost.
     try {

@@ -32,7 +32,7 @@ export function webSocketPlugin(opts: WebSocketPluginOptions = {}): WebSocketPlu
         maxOutboundBytes: opts.maxOutboundBytes ?? c.DEVTEAM_WS_MAX_OUTBOUND_BYTES,
         maxBackpressureBytes: opts.maxBackpressureBytes ?? c.DEVTEAM_WS_MAX_BACKPRESSURE_BYTES,
         replayEnvelopes: opts.replayEnvelopes ?? c.DEVTEAM_WS_REPLAY,
-        replayBytesPerProject: opts.replayBytesPerProject ?? 16 * 1024 * 1024,
+        replayBytesPerProject: opts.replayBytesPerProject ?? 4 * 1024 * 1024,
         heartbeatMs: opts.heartbeatMs ?? c.DEVTEAM_WS_HEARTBEAT_SEC * 1000,
         lagCheckMs: opts.lagCheckMs ?? 250,
       };
