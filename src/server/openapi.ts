@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { problemSchema } from './http/errors.ts';
-import { COMPONENTS, ROUTES, type RouteDoc } from './rest/spec.ts';
+import { COMPONENTS, PLUGIN_ROUTES, ROUTES, type RouteDoc } from './rest/spec.ts';
 
 type Json = Record<string, unknown>;
 
@@ -62,7 +62,7 @@ function operation(doc: RouteDoc): Json {
 /** Build the document. `extra` lets plug-ins (events, WebSocket) document their routes too. */
 export function buildOpenApi(extra: RouteDoc[] = []): Json {
   const paths: Record<string, Json> = {};
-  for (const doc of [...ROUTES, ...extra]) {
+  for (const doc of [...ROUTES, ...PLUGIN_ROUTES, ...extra]) {
     paths[doc.path] ??= {};
     paths[doc.path]![doc.method.toLowerCase()] = operation(doc);
   }

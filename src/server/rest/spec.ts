@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { projectConfigSchema } from '../../domain/projectConfig.ts';
 import { statusSchema } from '../../domain/status.ts';
+import { eventAcceptedSchema, eventIngestSchema } from '../events/schema.ts';
 import { artifactParams, healthSchema, listQuery, projectIdParams, projectListSchema, readySchema, taskRunListSchema } from './schemas.ts';
 
 export const API_PREFIX = '/api/devteam/automation';
@@ -40,6 +41,8 @@ export const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'outp
   TaskRunList: { schema: taskRunListSchema, io: 'output' },
   Health: { schema: healthSchema, io: 'output' },
   Ready: { schema: readySchema, io: 'output' },
+  EventIngest: { schema: eventIngestSchema, io: 'input' },
+  EventAccepted: { schema: eventAcceptedSchema, io: 'output' },
 };
 
 const P = (description: string): ResponseDoc => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
@@ -159,5 +162,26 @@ export const ROUTES: RouteDoc[] = [
     summary: 'Prometheus metrics',
     auth: 'metrics',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' }, ...common },
+  },
+];
+
+/** Routes that plug-ins of the standard server add (documented here so the contract covers them). */
+export const PLUGIN_ROUTES: RouteDoc[] = [
+  {
+    operationId: 'ingestEvent',
+    method: 'POST',
+    path: '/api/events',
+    summary: 'Ingest an event: stored with its outbox row, then dispatched to a worker with a correlationId',
+    auth: 'api',
+    body: 'EventIngest',
+    responses: {
+      202: {
+        description: 'Stored; dispatch queued (or deferred while Redis is down). A duplicate id answers with the original.',
+        schema: 'EventAccepted',
+        headers: { 'x-correlation-id': 'echoed or generated' },
+      },
+      ...common,
+      ...postErrors,
+    },
   },
 ];
