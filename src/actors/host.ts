@@ -22,17 +22,21 @@ export type CommandResult =
   | { ok: true; status: ProjectStatus; noop: boolean; timedOut: boolean }
   | { ok: false; state: string; acceptedCommands: Command[] };
 
-export interface HostOptions {
-  projectId: string;
-  /** The registry's shared machine (bindMachine), whose slots resolve to this host's binding. */
-  machine: BoundMachine;
-  steps: ProjectSteps;
+/** The node-wide pieces every project host uses. */
+export interface NodeShared {
   writer: TransitionWriter;
   hub: Hub;
   projection: StatusProjection;
   slots: SlotPool;
   logger: Logger;
   clock: Clock;
+}
+
+export interface HostOptions extends NodeShared {
+  projectId: string;
+  /** The registry's shared machine (bindMachine), whose slots resolve to this host's binding. */
+  machine: BoundMachine;
+  steps: ProjectSteps;
   /** Last persisted seq (0 for a new project); seq only ever grows. */
   seq: number;
   /** Persisted snapshot to restore, or a resolved snapshot (e.g. halted), or none for a fresh start. */

@@ -6,29 +6,18 @@
 import type { Command, ProjectStatus } from '../domain/status.ts';
 import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/project.machine.ts';
 import { stateOf } from '../machines/status.ts';
-import type { Clock } from '../infra/clock.ts';
 import type { Database } from '../infra/db/orm.ts';
-import type { Logger } from '../infra/logger.ts';
-import { ProjectHost, type CommandResult } from './host.ts';
-import type { Hub } from './hub.ts';
-import type { StatusProjection } from './projection.ts';
-import type { SlotPool } from './slots.ts';
+import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
 import { bindMachine, type ProjectSteps } from './steps.ts';
-import type { TransitionWriter } from './writer.ts';
 
 export interface ProjectRecord {
   id: string;
   config: Record<string, unknown>;
 }
 
-export interface RegistryDeps {
+/** What every host shares (writer, hub, projection, slots, logger, clock), plus the registry's own. */
+export interface RegistryDeps extends NodeShared {
   db: Database;
-  writer: TransitionWriter;
-  hub: Hub;
-  projection: StatusProjection;
-  slots: SlotPool;
-  logger: Logger;
-  clock: Clock;
   /** Builds a project's step implementations (createProjectActors in production). */
   makeSteps(project: ProjectRecord): ProjectSteps;
   /** Current ownership epoch for a project (multi-node); 0 on a single node. */
