@@ -8,6 +8,9 @@ import { createLogger, type Logger } from './infra/logger.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
 import { detectDocker } from './infra/sandbox/detect.ts';
+// Issue 7 (multi-node): cluster membership when REDIS_URL (+ DATABASE_URL) is set.
+import type { Cluster } from './cluster.ts';
+import type { RedisHandle } from './infra/redis.ts';
 import { createMetrics } from './infra/metrics.ts';
 
 /** The sandbox kind is chosen once, at initialize: as configured, else docker if an engine answers now, else local. */
@@ -32,6 +35,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const worker = argv.includes('--worker');
   let runtime: Runtime | undefined;
   let stopServer: (() => Promise<void>) | undefined;
+  // Issue 7: cluster member when Redis + Postgres are configured (DEVTEAM_CLUSTER=false opts out).
+  const clustered = !!(config.REDIS_URL && config.DATABASE_URL && config.DEVTEAM_CLUSTER);
+  let cluster: Cluster | undefined;
+  let redis: RedisHandle | undefined;
+  let stopWorker: (() => Promise<void>) | undefined;
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
@@ -43,7 +51,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     }, config.DEVTEAM_SHUTDOWN_TIMEOUT_MS);
     force.unref();
     await stopServer?.();
+    await stopWorker?.(); // issue 7
+    await cluster?.close(); // issue 7: hand shards over before closing the runtime
     await runtime?.close();
+    await redis?.close(); // issue 7
     logger.info('shutdown complete');
     logger.flush?.();
     process.exit(0);
@@ -52,36 +63,72 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   const metrics = createMetrics();
+  if (clustered) {
+    const { createRedis } = await import('./infra/redis.ts');
+    redis = await createRedis(config.REDIS_URL!, logger);
+  }
   runtime = await createRuntime({
     config,
     logger,
+    // In a cluster only the projects of the shards this node gains are restored (by the cluster).
+    boot: !clustered,
+    fence: clustered ? (id) => cluster?.fence(id) ?? 0 : undefined,
     makeSteps: (project, rt) =>
-      createProjectActors({ project, ...rt, onVerify: (seconds) => metrics.verifyDuration.observe(seconds) }),
+      createProjectActors({
+        project,
+        ...rt,
+        onVerify: (seconds) => metrics.verifyDuration.observe(seconds),
+        // Issue 7: never push for a project whose shard lease this node no longer holds.
+        beforePush: clustered ? () => cluster!.checkLease(project.id) : undefined,
+      }),
     resolveConfig: resolveSandboxKind,
   });
+  const rt = runtime;
+  /** DELETE: the project's files are removed by the server; its container goes here. */
+  const purge = async (projectId: string) => {
+    if (!(await detectDocker())) return;
+    const { createDockerSandbox } = await import('./infra/sandbox/docker.ts');
+    await createDockerSandbox({
+      kind: 'docker',
+      projectId,
+      workspaceDir: `${rt.config.DEVTEAM_DATA_DIR}/repos/${projectId}`,
+      defaultImage: rt.config.DEVTEAM_SANDBOX_IMAGE,
+      logger: logger.child({ projectId }),
+    }).remove();
+  };
+  if (clustered) {
+    const { startCluster } = await import('./cluster.ts');
+    cluster = await startCluster({ runtime: rt, redis: redis!, purge });
+  }
+  const served = cluster ? cluster.view() : rt;
   if (!worker) {
     const { startServer } = await import('./server/index.ts');
     const { webSocketPlugin } = await import('./server/ws/index.ts');
     const { eventsPlugin } = await import('./server/events/index.ts');
-    const rt = runtime;
-    const server = await startServer(rt, {
+    const server = await startServer(served, {
       metrics,
-      plugins: [webSocketPlugin(), eventsPlugin()],
-      // DELETE: the project's files are removed by the server; its container goes here.
-      purge: async (projectId) => {
-        if (!(await detectDocker())) return;
-        const { createDockerSandbox } = await import('./infra/sandbox/docker.ts');
-        await createDockerSandbox({
-          kind: 'docker',
-          projectId,
-          workspaceDir: `${rt.config.DEVTEAM_DATA_DIR}/repos/${projectId}`,
-          defaultImage: rt.config.DEVTEAM_SANDBOX_IMAGE,
-          logger: logger.child({ projectId }),
-        }).remove();
-      },
+      redis,
+      plugins: [webSocketPlugin(cluster ? { hub: cluster.clusterHub } : {}), eventsPlugin()],
+      purge,
     });
     stopServer = server.close;
-    logger.info({ url: server.url }, 'DevTeam Runner listening');
+    logger.info({ url: server.url, nodeId: cluster?.nodeId }, 'DevTeam Runner listening');
+  } else {
+    // `npm run worker`: owns shards (in a cluster) and consumes ingested events, no HTTP.
+    const { createEventPipeline } = await import('./actors/events/index.ts');
+    const pipeline = createEventPipeline({
+      db: rt.db,
+      effects: cluster ? cluster.effects : rt.registry,
+      logger,
+      metrics,
+      clock: rt.clock,
+      redis,
+      claimIdleMs: config.DEVTEAM_EVENTS_CLAIM_IDLE_MS,
+      maxDeliveries: config.DEVTEAM_EVENTS_MAX_DELIVERIES,
+      redeliverSec: config.DEVTEAM_EVENTS_REDELIVER_SEC,
+    });
+    stopWorker = () => pipeline.close();
+    logger.info({ nodeId: cluster?.nodeId }, 'DevTeam Runner worker started');
   }
 }
 

@@ -17,7 +17,8 @@
  */
 import type uWS from 'uWebSockets.js';
 import type { Subscription } from 'rxjs';
-import type { Hub } from '../../actors/hub.ts';
+import type { Observable } from 'rxjs';
+import type { HubEvent } from '../../actors/hub.ts';
 import type { StatusProjection } from '../../actors/projection.ts';
 import { clientMessageSchema, type ClientMessage } from '../../domain/envelope.ts';
 import type { Clock } from '../../infra/clock.ts';
@@ -44,7 +45,7 @@ export interface GatewayLimits {
 
 export interface GatewayDeps {
   app: uWS.TemplatedApp;
-  hub: Hub;
+  hub: { readonly all$: Observable<HubEvent> };
   projection: StatusProjection;
   logger: Logger;
   metrics: Metrics;

@@ -2,6 +2,8 @@
  * The WebSocket stream as a server plug-in: `startServer(runtime, { plugins: [webSocketPlugin()] })`.
  * Limits default to the runtime's config (DEVTEAM_WS_*); options override them (tests, benches).
  */
+import type { Observable } from 'rxjs';
+import type { HubEvent } from '../../actors/hub.ts';
 import type { ServerPlugin } from '../http/types.ts';
 import { Gateway, type GatewayLimits } from './gateway.ts';
 import { parseOrigins } from './handshake.ts';
@@ -11,6 +13,8 @@ export interface WebSocketPluginOptions extends Partial<GatewayLimits> {
   path?: string;
   /** Allowed origins (comma separated); default DEVTEAM_WS_ORIGINS. */
   origins?: string;
+  /** Event source; default the node's hub. A cluster passes its cluster-wide hub (every project). */
+  hub?: { readonly all$: Observable<HubEvent> };
 }
 
 export interface WebSocketPlugin extends ServerPlugin {
@@ -39,7 +43,7 @@ export function webSocketPlugin(opts: WebSocketPluginOptions = {}): WebSocketPlu
       gateway = new Gateway(
         {
           app: ctx.app,
-          hub: ctx.runtime.hub,
+          hub: opts.hub ?? ctx.runtime.hub,
           projection: ctx.runtime.projection,
           logger: ctx.logger.child({ component: 'ws' }),
           metrics: ctx.metrics,

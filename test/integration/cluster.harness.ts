@@ -1,0 +1,144 @@
+/**
+ * Harness for the multi-node tests: spawn cluster nodes (test/support/nodeChild.ts) with stdin
+ * control, wait on their JSON lines, sample leases, and poll conditions in bounded loops.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { createClient } from 'redis';
+
+const CHILD = join(import.meta.dirname, '../support/nodeChild.ts');
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface Node {
+  id: string;
+  proc: ChildProcess;
+  lines: any[];
+  url?: string;
+  waitFor(pred: (l: any) => boolean, what?: string): Promise<any>;
+  request(m: Record<string, unknown>): Promise<any>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+export function spawnNode(id: string, env: Record<string, string>): Node {
+  // node --import tsx directly (not the tsx CLI, which runs the script in a grandchild that a
+  // SIGKILL/SIGSTOP of the wrapper would not reach).
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env, NODE_ID: id, REDIS_URL }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: any[] = [];
+  let err = '';
+  const waiters: Array<{ pred: (l: any) => boolean; resolve: (l: any) => void }> = [];
+  createInterface({ input: proc.stdout! }).on('line', (raw) => {
+    let l: any;
+    try {
+      l = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    lines.push(l);
+    for (const w of [...waiters]) if (w.pred(l)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(l);
+    }
+  });
+  proc.stderr!.on('data', (d) => {
+    err += d;
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  proc.stdin!.on('error', () => undefined);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const node: Node = {
+    id,
+    proc,
+    lines,
+    exited,
+    stderr: () => err,
+    waitFor(pred, what = 'line') {
+      const seen = lines.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pred, resolve });
+        void exited.then(({ code, signal }) => reject(new Error(`node ${id} exited (${code ?? signal}) before ${what}; stderr:\n${err.slice(-3000)}`)));
+      });
+    },
+    request(m) {
+      const req = randomUUID();
+      proc.stdin!.write(JSON.stringify({ ...m, req }) + '\n');
+      return node.waitFor((l) => l.ev === 'reply' && l.req === req, `reply to ${m.op}`);
+    },
+  };
+  return node;
+}
+
+export async function startNode(id: string, env: Record<string, string>): Promise<Node> {
+  const n = spawnNode(id, env);
+  const ready = await n.waitFor((l) => l.ev === 'ready', 'ready');
+  n.url = ready.url;
+  return n;
+}
+
+/** Poll `cond` until true; bounded by `limit` rounds of `everyMs` (sampling, not a timing assertion). */
+export async function until<T>(cond: () => Promise<T | false | undefined | null> | T | false | undefined | null, what: string, limit = 600, everyMs = 100): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < limit; i++) {
+    try {
+      const v = await cond();
+      if (v) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export async function redisClient() {
+  const c = createClient({ url: REDIS_URL });
+  await c.connect();
+  return c;
+}
+
+/** Lease holders per shard (node id or null). */
+export async function leaseHolders(r: Awaited<ReturnType<typeof redisClient>>, prefix: string, shards: number): Promise<Array<string | null>> {
+  const vals = await r.mGet(Array.from({ length: shards }, (_, i) => `${prefix}:lease:${i}`));
+  return vals.map((v) => (v ? v.slice(0, v.lastIndexOf('|')) : null));
+}
+
+export async function leaseTokens(r: Awaited<ReturnType<typeof redisClient>>, prefix: string, shards: number): Promise<Array<string | null>> {
+  return (await r.mGet(Array.from({ length: shards }, (_, i) => `${prefix}:lease:${i}`))) as Array<string | null>;
+}
+
+export async function deletePrefix(r: Awaited<ReturnType<typeof redisClient>>, prefix: string): Promise<void> {
+  for await (const keys of r.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await r.del(keys);
+}
+
+export async function prepareTables(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`create table if not exists exec_log (project_id text, task_id text, attempt int, node text, started double precision, ended double precision, completed boolean)`);
+  await c.query(`create table if not exists pushes (project_id text, task_id text, node text, fence bigint, at timestamptz default now())`);
+  return c;
+}
+
+/** Pairs of runAgent executions of one project by different nodes whose intervals overlap. */
+export async function overlaps(db: pg.Client): Promise<any[]> {
+  const { rows } = await db.query(
+    `select a.project_id, a.node as a_node, b.node as b_node, a.started as a_start, a.ended as a_end, b.started as b_start, b.ended as b_end
+     from exec_log a join exec_log b on a.project_id = b.project_id and a.node < b.node
+     where a.started < b.ended and b.started < a.ended`,
+  );
+  return rows;
+}
+
+export async function doublePushes(db: pg.Client): Promise<any[]> {
+  const { rows } = await db.query(`select project_id, task_id, count(*)::int as n from pushes group by 1, 2 having count(*) > 1`);
+  return rows;
+}
+
+export const projectIds = (n: number, tag = 'p') => Array.from({ length: n }, (_, i) => `${tag}-${String(i).padStart(4, '0')}`);
+
+export function kill(n: Node, signal: NodeJS.Signals = 'SIGKILL') {
+  if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill(signal);
+}
