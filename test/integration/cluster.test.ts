@@ -41,7 +41,7 @@ describe.skipIf(!!skipPg)('cluster: shard leases, ownership and takeover', () =>
       await db.drop();
       await deletePrefix(redis, prefix);
     });
-    const env = { NODE_DB_URL: db.url, NODE_PREFIX: prefix, NODE_SHARDS: String(SHARDS), NODE_TTL_MS: '1500', ...extra };
+    const env = { NODE_DB_URL: db.url, NODE_PREFIX: prefix, NODE_SHARDS: String(SHARDS), NODE_TTL_MS: '3000', ...extra };
     const start = async (id: string) => {
       const n = await startNode(id, env);
       nodes.push(n);
@@ -90,8 +90,13 @@ describe.skipIf(!!skipPg)('cluster: shard leases, ownership and takeover', () =>
     sampling = false;
     await sampler;
 
-    // Each node reports which shards it holds (locally valid) and which projects it hosts.
-    const stats = await Promise.all(nodes.map((n) => n.request({ op: 'stats' })));
+    // Each node reports which shards it holds (locally valid) and which projects it hosts. A node
+    // that stalled past its lease under load may be re-acquiring shards right now: wait until
+    // every project is hosted again before judging ownership.
+    const stats = await until(async () => {
+      const st = await Promise.all(nodes.map((n) => n.request({ op: 'stats' })));
+      return new Set(st.flatMap((x) => x.hosted)).size === ids.length && st;
+    }, 'every project hosted', 300);
     const hostedBy = new Map<string, string[]>();
     stats.forEach((s, i) => s.hosted.forEach((id: string) => hostedBy.set(id, [...(hostedBy.get(id) ?? []), nodes[i]!.id])));
     const owners = new Map<number, string[]>();
