@@ -63,6 +63,14 @@ export interface Router {
 
 export function createRouter(d: AdapterDeps): Router {
   const inflight = new Set<Promise<void>>();
+  /** Histogram children per (route, method, status): prom-client hashes label objects per call. */
+  const children = new Map<string, { observe(v: number): void }>();
+  const observe = (route: string, method: string, status: number, secs: number) => {
+    const key = `${route}\u0000${method}\u0000${status}`;
+    let c = children.get(key);
+    if (!c) children.set(key, (c = d.metrics.httpDuration.labels({ route, method, status: String(status) })));
+    c.observe(secs);
+  };
   const handle = (res: uWS.HttpResponse, uReq: uWS.HttpRequest, routeLabel: string, handler: Handler, opts: RouteOptions, names: string[] = []) => {
     const st: ResState = { aborted: false, done: false };
     res.onAborted(() => {
@@ -76,7 +84,7 @@ export function createRouter(d: AdapterDeps): Router {
       const correlationId = req?.correlationId;
       send(res, st, r, correlationId ? { 'x-correlation-id': correlationId } : {}, close);
       const secs = Number(process.hrtime.bigint() - started) / 1e9;
-      d.metrics.httpDuration.observe({ route: routeLabel, method: req?.method ?? 'UNKNOWN', status: String(r.status) }, secs);
+      observe(routeLabel, req?.method ?? 'UNKNOWN', r.status, secs);
     };
     try {
       const headers: Record<string, string> = {};
@@ -97,11 +105,13 @@ export function createRouter(d: AdapterDeps): Router {
         headers,
         body: undefined,
         rawBody: Buffer.alloc(0),
-        principal: d.auth.principal(headers.authorization),
+        principal: 'anonymous',
         correlationId: cid && CORRELATION_RE.test(cid) ? cid : randomUUID(),
       };
       const auth = opts.auth ?? (path.startsWith('/api/') ? 'api' : 'open');
-      unauthorized = (auth === 'api' || (auth === 'metrics' && d.metricsAuth)) && !d.auth.checkToken(headers.authorization);
+      const who = d.auth.authenticate(headers.authorization);
+      req.principal = who.principal;
+      unauthorized = (auth === 'api' || (auth === 'metrics' && d.metricsAuth)) && !who.ok;
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
         const len = headers['content-length'] !== undefined ? Number(headers['content-length']) : undefined;
         // Attached synchronously: uWS requires onData before the handler returns.

@@ -18,6 +18,8 @@ export interface Auth {
   checkToken(presented: string | undefined): boolean;
   /** The principal for a request: `token:<hash prefix>` when authenticated with a token, else `anonymous`. */
   principal(presented: string | undefined): string;
+  /** Both at once (one hash per request): whether the token matches, and the principal. */
+  authenticate(presented: string | undefined): { ok: boolean; principal: string };
 }
 
 export function createAuth(token: string | undefined): Auth {
@@ -32,12 +34,15 @@ export function createAuth(token: string | undefined): Auth {
     const given = bare(presented);
     return given.length > 0 && timingSafeEqual(sha256(given), expected);
   };
+  const tokenPrincipal = expected ? `token:${expected.subarray(0, 8).toString('hex')}` : 'anonymous';
   return {
     enabled: !!expected,
     checkToken: check,
-    principal(presented) {
-      if (!expected || !check(presented)) return 'anonymous';
-      return `token:${expected.subarray(0, 8).toString('hex')}`;
+    principal: (presented) => (expected && check(presented) ? tokenPrincipal : 'anonymous'),
+    authenticate(presented) {
+      if (!expected) return { ok: true, principal: 'anonymous' };
+      const ok = check(presented);
+      return { ok, principal: ok ? tokenPrincipal : 'anonymous' };
     },
   };
 }
