@@ -24,33 +24,9 @@ command -v docker >/dev/null || die "docker CLI missing (scripts/install-docker.
 docker info >/dev/null 2>&1 || die "docker engine not answering"
 mkdir -p "$CACHE_DIR"
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
-# The machine's configured Debian mirror (same rule as build-sandbox-image.sh).
-detect_mirror() {
-  local uri=""
-  if [ -f /etc/apt/sources.list ]; then
-    uri="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' \
-      /etc/apt/sources.list | grep -v -- '-security' | head -n 1 || true)"
-  fi
-  if [ -z "$uri" ]; then
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      uri="$(awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' "$f" \
-        | grep -v -- '-security' | head -n 1 || true)"
-      [ -n "$uri" ] && break
-    done
-  fi
-  if [ -z "$uri" ]; then
-    local f
-    for f in /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      uri="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' "$f" \
-        | grep -v -- '-security' | grep -i debian | head -n 1 || true)"
-      [ -n "$uri" ] && break
-    done
-  fi
-  printf '%s' "$uri"
-}
+# The machine's configured Debian mirror (shared with build-sandbox-image.sh).
+# shellcheck source=lib/debian-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-mirror.sh"
 mirror() { local m; m="$(detect_mirror)"; printf '%s' "${m:-http://deb.debian.org/debian}"; }
 
 # rootfs <packages> → path of a cached tarball (debootstrap once per package list)

@@ -3,7 +3,7 @@
  * PGlite unless DATABASE_URL), restore projects, serve HTTP + WebSocket; SIGTERM/SIGINT shut
  * down cleanly (stop accepting, cancel steps, flush writes, exit 0).
  */
-import { ConfigError, loadConfig, type Config } from './infra/config.ts';
+import { loadConfigOrExit, type Config } from './infra/config.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
@@ -21,16 +21,7 @@ export async function resolveSandboxKind(c: Record<string, unknown>): Promise<Re
 }
 
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config: Config = loadConfigOrExit(env);
   const logger = createLogger({ level: config.LOG_LEVEL });
   const worker = argv.includes('--worker');
   let runtime: Runtime | undefined;

@@ -102,3 +102,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   return { ...c, allowPrivateRepos: c.DEVTEAM_ALLOW_PRIVATE_REPOS ?? LOOPBACK.test(c.DEVTEAM_HOST) };
 }
+
+/** For entry points: the config, or one clear line on stderr and exit code 2. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}

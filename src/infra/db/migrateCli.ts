@@ -2,21 +2,12 @@
  * `npm run migrate` / `npm run migrate:down [-- --to <name>|0]`: apply or revert migrations on
  * DATABASE_URL, or on the embedded PGlite under DEVTEAM_DATA_DIR when it is unset.
  */
-import { ConfigError, loadConfig } from '../config.ts';
+import { loadConfigOrExit } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { openDatabase } from './orm.ts';
 
 const [direction = 'up', ...rest] = process.argv.slice(2);
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL });
 const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DEVTEAM_DATA_DIR, logger });
 try {
