@@ -13,7 +13,8 @@ export function createStatusProjection() {
       upsert: (ctx, ev: { status: ProjectStatus }) => {
         const cur = ctx.projects.get(ev.status.projectId);
         if (cur && cur.seq > ev.status.seq) return ctx; // never go backwards
-        ctx.projects.set(ev.status.projectId, ev.status);
+        // Frozen: readers share it, and the HTTP layer may cache its serialized form.
+        ctx.projects.set(ev.status.projectId, Object.freeze(ev.status));
         return { projects: ctx.projects, version: ctx.version + 1 };
       },
       remove: (ctx, ev: { projectId: string }) => {

@@ -39,8 +39,9 @@ export function compilePattern(pattern: string): { uws: string; names: string[] 
   return { uws, names };
 }
 
-function parseQuery(q: string): Record<string, string> {
+function parseQuery(q: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
+  if (!q) return out;
   for (const [k, v] of new URLSearchParams(q)) if (!(k in out)) out[k] = v;
   return out;
 }
@@ -101,7 +102,7 @@ export function createRouter(d: AdapterDeps): Router {
         path,
         route: routeLabel,
         params,
-        query: parseQuery(uReq.getQuery() ?? ''),
+        query: parseQuery(uReq.getQuery()),
         headers,
         body: undefined,
         rawBody: Buffer.alloc(0),
@@ -124,6 +125,23 @@ export function createRouter(d: AdapterDeps): Router {
     }
     const r = req;
     const run = (opts.idempotent ?? r.method === 'POST') ? withIdempotency(handler, d.idempotency, d.logger) : handler;
+    let pending: Promise<ApiResponse> | undefined;
+    if (!bodyPromise) {
+      // No body to wait for: answer in this tick when the handler is synchronous.
+      let out: ApiResponse | Promise<ApiResponse>;
+      try {
+        if (unauthorized) throw new UnauthorizedError();
+        out = run(r);
+      } catch (err) {
+        finish(problemResponse(err, r.path));
+        return;
+      }
+      if (!(out instanceof Promise)) {
+        finish(out);
+        return;
+      }
+      pending = out;
+    }
     const p = (async () => {
       try {
         if (bodyPromise) {
@@ -148,7 +166,7 @@ export function createRouter(d: AdapterDeps): Router {
           }
         }
         if (unauthorized) throw new UnauthorizedError();
-        finish(await run(r));
+        finish(await (pending ?? run(r)));
       } catch (err) {
         const problem = problemResponse(err, r.path);
         if (problem.status >= 500) d.logger.error({ err, route: routeLabel, correlationId: r.correlationId }, 'request failed');

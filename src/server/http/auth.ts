@@ -29,8 +29,13 @@ export function createAuth(token: string | undefined): Auth {
     const m = /^Bearer\s+(.+)$/i.exec(v.trim());
     return m ? m[1]!.trim() : v.trim();
   };
+  const expectedHeader = token ? Buffer.from(`Bearer ${token}`) : undefined;
   const check = (presented: string | undefined) => {
     if (!expected) return true;
+    // Hot path: the exact header form, compared in constant time without hashing.
+    if (presented && expectedHeader && Buffer.byteLength(presented) === expectedHeader.length) {
+      if (timingSafeEqual(Buffer.from(presented), expectedHeader)) return true;
+    }
     const given = bare(presented);
     return given.length > 0 && timingSafeEqual(sha256(given), expected);
   };

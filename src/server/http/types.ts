@@ -44,7 +44,8 @@ export interface ApiResponse {
   body?: unknown;
 }
 
-export type Handler = (req: ApiRequest) => Promise<ApiResponse>;
+/** A route handler; may answer synchronously (the adapter then skips the promise machinery). */
+export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
 export interface RouteOptions {
   /**

@@ -2,6 +2,7 @@
  * Project lifecycle routes: initialize, status, the paginated project list and the five control
  * commands. Each maps a registry result onto HTTP; errors are thrown and mapped in errors.ts.
  */
+import { PROJECT_ID_RE } from '../../domain/projectConfig.ts';
 import { projectConfigSchema } from '../../domain/projectConfig.ts';
 import type { Command, ProjectStatus } from '../../domain/status.ts';
 import { validateRepoUrl } from '../../infra/git/index.ts';
@@ -30,9 +31,13 @@ export async function loadStatus(d: RestDeps, projectId: string): Promise<Projec
   return rows[0].status;
 }
 
-export async function getStatus(req: ApiRequest, d: RestDeps): Promise<ApiResponse> {
-  const { projectId } = parse(projectIdParams, req.params, 'params');
-  return { status: 200, body: await loadStatus(d, projectId) };
+/** Synchronous when the status is live in this node's projection (the hot path). */
+export function getStatus(req: ApiRequest, d: RestDeps): ApiResponse | Promise<ApiResponse> {
+  const id = req.params.projectId;
+  const projectId = id !== undefined && PROJECT_ID_RE.test(id) ? id : parse(projectIdParams, req.params, 'params').projectId;
+  const live = d.runtime.registry.status(projectId);
+  if (live) return { status: 200, body: live };
+  return loadStatus(d, projectId).then((body) => ({ status: 200, body }));
 }
 
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
