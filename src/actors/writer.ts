@@ -167,29 +167,62 @@ class WriterLane {
     const snaps = batch.map((p) => p.latest);
     const runs = batch.flatMap((p) => [...p.runs.values()].map((r) => ({ projectId: p.latest.projectId, ...r })));
     this.rows += snaps.length + runs.length;
+    // Two JSON documents instead of per-column arrays: one serialization, no array-literal escaping.
+    const snapDoc = JSON.stringify(
+      snaps.map((s) => ({
+        project_id: s.projectId,
+        seq: s.seq,
+        machine_version: s.machineVersion,
+        snapshot: s.snapshot,
+        fence: s.fence,
+        state: s.status.state,
+        substate: s.status.substate,
+        task_id: s.status.currentTask?.id ?? null,
+        task_title: s.status.currentTask?.title ?? null,
+        attempt: s.status.currentTask?.attempt ?? null,
+        last_error: s.status.lastError,
+        status: s.status,
+      })),
+    );
+    const runDoc = JSON.stringify(
+      runs.map((r) => ({
+        project_id: r.projectId,
+        task_id: r.taskId,
+        attempt: r.attempt,
+        state: r.state,
+        prompt_sha256: r.promptSha256,
+        verify: r.verify ?? null,
+        agent: r.agent ?? null,
+        artifacts: r.artifacts,
+        outcome: r.outcome,
+        finished: r.finished,
+      })),
+    );
     return this.db.transaction(async (q) => {
       const written = await q<{ project_id: string }>(
-        `with snap as (
+        `with s as (
+           select * from jsonb_to_recordset($1::jsonb) as x(project_id text, seq bigint, machine_version text, snapshot jsonb,
+             fence bigint, state text, substate text, task_id text, task_title text, attempt int, last_error text, status jsonb)
+         ), snap as (
            insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
-           select s.*, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[], $5::bigint[]) as s
+           select project_id, seq, machine_version, snapshot, fence, now() from s
            on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
              snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
            where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
            returning project_id
          ), proj as (
-           update project p set state = v.state, substate = v.substate, current_task_id = v.task_id,
-             current_task_title = v.task_title, attempt = v.attempt, last_error = v.last_error,
-             status = v.status, seq = v.seq, updated_at = now()
-           from unnest($1::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::jsonb[], $2::bigint[])
-             as v(id, state, substate, task_id, task_title, attempt, last_error, status, seq)
-           where p.id = v.id and p.seq < v.seq and v.id in (select project_id from snap)
+           update project p set state = s.state, substate = s.substate, current_task_id = s.task_id,
+             current_task_title = s.task_title, attempt = s.attempt, last_error = s.last_error,
+             status = s.status, seq = s.seq, updated_at = now()
+           from s
+           where p.id = s.project_id and p.seq < s.seq and s.project_id in (select project_id from snap)
            returning p.id
          ), runs as (
            insert into task_run (project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished_at)
            select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.verify, v.agent, v.artifacts, v.outcome,
                   case when v.finished then now() end
-           from unnest($13::text[], $14::text[], $15::int[], $16::text[], $17::text[], $18::jsonb[], $19::jsonb[], $20::jsonb[], $21::text[], $22::bool[])
-             as v(project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished)
+           from jsonb_to_recordset($2::jsonb) as v(project_id text, task_id text, attempt int, state text, prompt_sha256 text,
+             verify jsonb, agent jsonb, artifacts jsonb, outcome text, finished bool)
            where v.project_id in (select project_id from snap)
            on conflict (project_id, task_id, attempt) do update set state = excluded.state,
              prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
@@ -199,30 +232,7 @@ class WriterLane {
            returning 1
          )
          select project_id from snap`,
-        [
-          snaps.map((s) => s.projectId),
-          snaps.map((s) => s.seq),
-          snaps.map((s) => s.machineVersion),
-          snaps.map((s) => JSON.stringify(s.snapshot)),
-          snaps.map((s) => s.fence),
-          snaps.map((s) => s.status.state),
-          snaps.map((s) => s.status.substate),
-          snaps.map((s) => s.status.currentTask?.id ?? null),
-          snaps.map((s) => s.status.currentTask?.title ?? null),
-          snaps.map((s) => s.status.currentTask?.attempt ?? null),
-          snaps.map((s) => s.status.lastError),
-          snaps.map((s) => JSON.stringify(s.status)),
-          runs.map((r) => r.projectId),
-          runs.map((r) => r.taskId),
-          runs.map((r) => r.attempt),
-          runs.map((r) => r.state),
-          runs.map((r) => r.promptSha256),
-          runs.map((r) => (r.verify == null ? null : JSON.stringify(r.verify))),
-          runs.map((r) => (r.agent == null ? null : JSON.stringify(r.agent))),
-          runs.map((r) => JSON.stringify(r.artifacts)),
-          runs.map((r) => r.outcome),
-          runs.map((r) => r.finished),
-        ],
+        [snapDoc, runDoc],
       );
       const ok = new Set(written.map((r) => r.project_id));
       return this.#fencedOff(q, snaps.filter((s) => !ok.has(s.projectId)));
