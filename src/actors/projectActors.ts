@@ -58,6 +58,20 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   /** Integration arguments of the task being integrated/recorded (the same for both steps). */
   let integrating: { key: string; args: IntegrateArgs } | null = null;
 
+  const branches = new Map<string, string>();
+  /** The task branch: its slug is fixed at the task's first PREP (a later title change keeps it). */
+  async function branchFor(t: Task): Promise<string> {
+    let b = branches.get(t.id);
+    if (b) return b;
+    const [row] = await deps.db.query<{ branch: string }>(
+      `select branch from task_run where project_id = $1 and task_id = $2 and branch is not null order by attempt limit 1`,
+      [projectId, t.id],
+    );
+    b = row?.branch ?? taskBranchName(t.id, taskSlug(t.title));
+    branches.set(t.id, b);
+    return b;
+  }
+
   async function loadTasks(): Promise<{ tasks: ReturnType<typeof parseTaskList>; outcomes: string | null } | null> {
     const text = await git.readAtTarget(taskListPath);
     if (text === null) return null;
@@ -92,7 +106,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, built.text);
     await artifacts.write(i.taskId, i.attempt, 'prompt.md', built.text, 'head');
-    promptOf = { key: `${i.taskId}:${i.attempt}`, sha256: built.sha256, branch: taskBranchName(t.id, taskSlug(t.title)) };
+    promptOf = { key: `${i.taskId}:${i.attempt}`, sha256: built.sha256, branch: await branchFor(t) };
     return promptOf;
   }
 
@@ -122,20 +136,21 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     if (integrating?.key === key) return integrating.args;
     const { task: t } = await task(i.taskId);
     const run = await runRow(i);
+    const branch = await branchFor(t);
     const fields: OutcomeFields = {
       outputsSummary: `Task ${t.id} "${t.title}" implemented by the ${config.agent.kind} agent on attempt ${i.attempt}.${run.agent?.diffstat ? ` ${run.agent.diffstat}` : ''}`,
       validationEvidence: run.verify
         ? `\`${shellQuote(config.verify.command)}\` exited ${run.verify.exitCode} in ${(run.verify.durationMs / 1000).toFixed(2)}s`
         : 'verify result not recorded',
       verificationNotes: `Build-only verify; attempt ${i.attempt}${i.attempt > 1 ? ` (earlier attempts failed verification and were retried with their output as feedback)` : ''}.`,
-      artifacts: `branch ${taskBranchName(t.id, taskSlug(t.title))}; artifacts/${projectId}/${t.id}/${i.attempt}/ (${run.artifacts.join(', ') || 'none'})`,
+      artifacts: `branch ${branch}; artifacts/${projectId}/${t.id}/${i.attempt}/ (${run.artifacts.join(', ') || 'none'})`,
       executor: `${config.agent.kind} agent${config.agent.kind === 'aider' && config.agent.model ? ` (model ${config.agent.model})` : ''}; devteam-runner ${RUNNER_VERSION}; node ${process.version}`,
       timestamp: new Date(deps.clock.now()).toISOString(),
     };
     const args: IntegrateArgs = {
       taskId: t.id,
       taskTitle: t.title,
-      taskBranch: taskBranchName(t.id, taskSlug(t.title)),
+      taskBranch: branch,
       commitMessage: `${t.id} ${t.title}`,
       outcomesPath,
       renderOutcomes: (current) =>
@@ -193,7 +208,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
 
     async prepareTask(i, ctx) {
       const { task: t } = await task(i.taskId); // the task must still exist before the tree is touched
-      const branch = taskBranchName(t.id, taskSlug(t.title));
+      const branch = await branchFor(t);
       await git.prepareTaskBranch(branch, ctx.signal);
       const p = await prompt(i);
       ctx.log('runner', `task ${i.taskId} attempt ${i.attempt}: branch ${branch}, prompt ${p.sha256.slice(0, 12)}`);

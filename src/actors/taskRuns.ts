@@ -49,6 +49,7 @@ function row(taskId: string, attempt: number, state: string, run: ProjectContext
     attempt,
     state,
     promptSha256: run.promptSha256,
+    branch: run.branch,
     verify: run.verify,
     agent: run.agent,
     artifacts: run.artifacts,

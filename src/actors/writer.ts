@@ -16,6 +16,7 @@ export interface TaskRunRow {
   taskId: string;
   attempt: number;
   state: string;
+  branch: string | null;
   promptSha256: string | null;
   verify: unknown;
   agent: unknown;
@@ -191,6 +192,7 @@ class WriterLane {
         attempt: r.attempt,
         state: r.state,
         prompt_sha256: r.promptSha256,
+        branch: r.branch,
         verify: r.verify ?? null,
         agent: r.agent ?? null,
         artifacts: r.artifacts,
@@ -218,14 +220,15 @@ class WriterLane {
            where p.id = s.project_id and p.seq < s.seq and s.project_id in (select project_id from snap)
            returning p.id
          ), runs as (
-           insert into task_run (project_id, task_id, attempt, state, prompt_sha256, verify, agent, artifacts, outcome, finished_at)
-           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.verify, v.agent, v.artifacts, v.outcome,
+           insert into task_run (project_id, task_id, attempt, state, prompt_sha256, branch, verify, agent, artifacts, outcome, finished_at)
+           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.branch, v.verify, v.agent, v.artifacts, v.outcome,
                   case when v.finished then now() end
            from jsonb_to_recordset($2::jsonb) as v(project_id text, task_id text, attempt int, state text, prompt_sha256 text,
-             verify jsonb, agent jsonb, artifacts jsonb, outcome text, finished bool)
+             branch text, verify jsonb, agent jsonb, artifacts jsonb, outcome text, finished bool)
            where v.project_id in (select project_id from snap)
            on conflict (project_id, task_id, attempt) do update set state = excluded.state,
              prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
+             branch = coalesce(excluded.branch, task_run.branch),
              verify = coalesce(excluded.verify, task_run.verify), agent = coalesce(excluded.agent, task_run.agent),
              artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
              finished_at = coalesce(task_run.finished_at, excluded.finished_at)

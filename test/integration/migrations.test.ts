@@ -12,7 +12,7 @@ async function tables(db: Database): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
-const ALL = ['Migration20261124000001_init', 'Migration20261124000002_idempotency_outbox'];
+const ALL = ['Migration20261124000001_init', 'Migration20261124000002_idempotency_outbox', 'Migration20261124000003_task_run_branch'];
 const TABLES = ['actor_snapshot', 'event', 'idempotency_key', 'outbox', 'project', 'task_run'];
 
 async function upDownUp(db: Database) {

@@ -113,6 +113,24 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
     expect(await readFile(join(clone.path, 'c/mine.txt'), 'utf8')).toBe('mine\n');
   });
 
+  it("keeps a task's branch (slug fixed at its first PREP) when its title changes later", async () => {
+    const list = (title: string) => `## Phase 1: P (Dependencies: None)\n\n### 1.1 ${title} (Dependencies: None)\n\`\`\`sh\nwhile [ ! -e go.txt ]; do sleep 0.05; done\n\`\`\`\n`;
+    const url = await git.createBareRepo('slug', { files: { 'ai_docs/tasks/tasks_list.md': list('Original title'), 'verify.sh': VERIFY } });
+    await rt.registry.initialize(cfg('slug', url));
+    await inState(rt, 'slug', 'executing');
+    expect((await rt.registry.command('slug', 'STOP')).ok).toBe(true);
+    await git.commitUpstream('slug', { 'ai_docs/tasks/tasks_list.md': list('Renamed later'), 'go.txt': 'go\n' }, { message: 'rename 1.1' });
+    // A changed config restarts the stopped project from initializing (which fetches the rename).
+    expect((await rt.registry.initialize(cfg('slug', url, { verify: { command: ['sh', 'verify.sh'], timeoutSec: 60 } }))).code).toBe('replaced');
+    const idle = await inState(rt, 'slug', 'idle');
+    expect(idle.completedTaskIds).toEqual(['1.1']);
+    const runs = await rt.db.query<{ attempt: number; branch: string }>(`select attempt, branch from task_run where project_id = 'slug' order by attempt`);
+    expect(runs.map((r) => r.branch)).toEqual(['devteam/1.1-original-title', 'devteam/1.1-original-title']);
+    expect(await git.log('slug')).toContain('Renamed later');
+    const heads = await nativeGit(git.repoPath('slug'), 'for-each-ref', '--format=%(refname)', 'refs/heads/devteam');
+    expect(heads.trim()).toBe('refs/heads/devteam/1.1-original-title');
+  });
+
   const bad: Array<[string, () => Promise<Record<string, unknown>>, RegExp]> = [
     ['malformed task list (duplicate id)', async () => cfg('dup', await git.createBareRepo('dup', { files: { 'ai_docs/tasks/tasks_list.md': '## Phase 1: X (Dependencies: None)\n\n### 1.1 A (Dependencies: None)\n\n### 1.1 B (Dependencies: None)\n' } })), /Duplicate task id 1\.1 at lines 3 and 5/],
     ['unknown dependency', async () => cfg('unk', await git.createBareRepo('unk', { files: { 'ai_docs/tasks/tasks_list.md': '### 1.1 A (Dependencies: [9.9])\n' } })), /Task 1\.1 \(line 1\) depends on unknown task 9\.9/],

@@ -48,6 +48,7 @@ export const TaskRunEntity = defineEntity({
     startedAt: p.datetime(),
     finishedAt: p.datetime().nullable(),
     promptSha256: p.string().nullable(),
+    branch: p.string().nullable(),
     verify: p.json<Record<string, unknown>>().nullable(),
     agent: p.json<Record<string, unknown>>().nullable(),
     artifacts: p.json<string[]>(),
