@@ -2,10 +2,10 @@
  * Harness for the multi-node tests: spawn cluster nodes (test/support/nodeChild.ts) with stdin
  * control, wait on their JSON lines, sample leases, and poll conditions in bounded loops.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawnTs } from '../support/child.ts';
 import pg from 'pg';
 import { createClient } from 'redis';
 
@@ -24,48 +24,17 @@ export interface Node {
 }
 
 export function spawnNode(id: string, env: Record<string, string>): Node {
-  // node --import tsx directly (not the tsx CLI, which runs the script in a grandchild that a
-  // SIGKILL/SIGSTOP of the wrapper would not reach).
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env, NODE_ID: id, REDIS_URL }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: any[] = [];
-  let err = '';
-  const waiters: Array<{ pred: (l: any) => boolean; resolve: (l: any) => void }> = [];
-  createInterface({ input: proc.stdout! }).on('line', (raw) => {
-    let l: any;
-    try {
-      l = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    lines.push(l);
-    for (const w of [...waiters]) if (w.pred(l)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(l);
-    }
-  });
-  proc.stderr!.on('data', (d) => {
-    err += d;
-    if (err.length > 200_000) err = err.slice(-100_000);
-  });
-  proc.stdin!.on('error', () => undefined);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const child = spawnTs(CHILD, { ...env, NODE_ID: id, REDIS_URL }, { stdin: true });
   const node: Node = {
     id,
-    proc,
-    lines,
-    exited,
-    stderr: () => err,
-    waitFor(pred, what = 'line') {
-      const seen = lines.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ pred, resolve });
-        void exited.then(({ code, signal }) => reject(new Error(`node ${id} exited (${code ?? signal}) before ${what}; stderr:\n${err.slice(-3000)}`)));
-      });
-    },
+    proc: child.proc,
+    lines: child.lines,
+    exited: child.exited,
+    stderr: child.stderr,
+    waitFor: (pred, what = 'line') => child.waitFor(pred, `${what} from node ${id}`),
     request(m) {
       const req = randomUUID();
-      proc.stdin!.write(JSON.stringify({ ...m, req }) + '\n');
+      child.proc.stdin!.write(JSON.stringify({ ...m, req }) + '\n');
       return node.waitFor((l) => l.ev === 'reply' && l.req === req, `reply to ${m.op}`);
     },
   };

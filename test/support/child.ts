@@ -15,8 +15,12 @@ export interface Child {
   stderr(): string;
 }
 
-export function spawnTs(script: string, env: Record<string, string | undefined>): Child {
-  const proc = spawn(process.execPath, ['--import', `file://${TSX_LOADER}`, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnTs(script: string, env: Record<string, string | undefined>, opts: { stdin?: boolean } = {}): Child {
+  const proc = spawn(process.execPath, ['--import', `file://${TSX_LOADER}`, script], {
+    env: { ...process.env, ...env },
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  proc.stdin?.on('error', () => undefined);
   const lines: any[] = [];
   let err = '';
   const waiters: Array<{ pred: (l: any) => boolean; resolve: (l: any) => void }> = [];
@@ -33,7 +37,10 @@ export function spawnTs(script: string, env: Record<string, string | undefined>)
       w.resolve(l);
     }
   });
-  proc.stderr!.on('data', (d) => (err += d));
+  proc.stderr!.on('data', (d) => {
+    err += d;
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     proc,
