@@ -240,7 +240,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       const names = ['prompt.md', 'agent.log', 'diff.patch'];
       if (e.exitCode === 0 && !e.timedOut) return { ok: true, agent: info, promptSha256: p.sha256, artifacts: names };
       const why = e.timedOut ? `agent timed out after ${timeoutMs / 1000}s` : e.oom ? 'agent was killed (out of memory, exit 137)' : `agent exited ${e.exitCode ?? e.signal}`;
-      return { ok: false, agent: info, promptSha256: p.sha256, artifacts: names, error: why, feedback: tail(`${why}\n${e.stderrTail || e.stdoutTail}`) };
+      return { ok: false, agent: info, promptSha256: p.sha256, artifacts: names, error: why, feedback: tail(redact(`${why}\n${e.stderrTail || e.stdoutTail}`)) };
     },
 
     async runVerify(i, ctx) {

@@ -141,9 +141,11 @@ export class Registry {
         // A stopped project starts again from initializing; its seq keeps counting.
         host = this.#host({ id, config }, seq, undefined, 'xstate.init');
       } else {
-        // Same persisted state, new step implementations built from the new config.
+        // Same persisted state, new step implementations built from the new config. The snapshot
+        // is taken before dispose(): a stopped actor's snapshot says 'stopped' and would never run.
+        const persisted = current.actor.getPersistedSnapshot();
         await current.dispose();
-        host = this.#host({ id, config }, current.seq, current.actor.getPersistedSnapshot());
+        host = this.#host({ id, config }, current.seq, persisted);
       }
       host.start();
       await host.settled();

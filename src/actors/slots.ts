@@ -10,6 +10,7 @@ export class SlotPool {
   constructor(private max: number) {}
 
   acquire(projectId: string, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#holders.has(projectId)) return Promise.resolve();
     if (this.#holders.size < this.max && this.#queue.length === 0) {
       this.#holders.add(projectId);

@@ -123,7 +123,10 @@ export function provideSteps(resolve: (projectId: string) => ProjectBinding) {
     prepareTask: wrap<M.TaskStepInput, M.PrepareOutput>('prepareTask'),
     acquireSlot: fromPromise<void, M.StepInput>(({ input, signal }) => {
       const { hooks } = resolve(input.projectId);
-      const p = hooks.committed().then(() => hooks.acquireSlot(input.projectId, signal));
+      const p = hooks.committed().then(() => {
+        if (signal.aborted) throw signal.reason; // paused/stopped before the wait began: take no slot
+        return hooks.acquireSlot(input.projectId, signal);
+      });
       hooks.track(p, signal);
       return p;
     }),

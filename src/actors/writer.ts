@@ -85,8 +85,14 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/** JSON.stringify replacer dropping NUL characters from strings. */
+function withoutNul(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+}
+
 class WriterLane {
   #pending = new Map<string, Pending>();
+  #stripNul = false;
   #running: Promise<void> | null = null;
   #closed = false;
   batches = 0;
@@ -149,6 +155,8 @@ class WriterLane {
             } else this.#pending.set(id, p);
           }
           failures++;
+          // jsonb cannot hold \u0000: from now on serialize without it instead of retrying forever.
+          if (/unicode|\\u0000/i.test((err as Error).message)) this.#stripNul = true;
           const delay = Math.min(5000, 50 * 2 ** failures);
           this.logger.error({ err: (err as Error).message, delayMs: delay, projects: batch.size }, 'snapshot write failed, retrying');
           await this.clock.sleep(delay);
@@ -169,7 +177,8 @@ class WriterLane {
     const runs = batch.flatMap((p) => [...p.runs.values()].map((r) => ({ projectId: p.latest.projectId, ...r })));
     this.rows += snaps.length + runs.length;
     // Two JSON documents instead of per-column arrays: one serialization, no array-literal escaping.
-    const snapDoc = JSON.stringify(
+    const stringify = this.#stripNul ? (v: unknown) => JSON.stringify(v, withoutNul) : (v: unknown) => JSON.stringify(v);
+    const snapDoc = stringify(
       snaps.map((s) => ({
         project_id: s.projectId,
         seq: s.seq,
@@ -185,7 +194,7 @@ class WriterLane {
         status: s.status,
       })),
     );
-    const runDoc = JSON.stringify(
+    const runDoc = stringify(
       runs.map((r) => ({
         project_id: r.projectId,
         task_id: r.taskId,

@@ -13,12 +13,16 @@ export interface ArtifactStore {
   write(taskId: string, attempt: number, name: string, text: string, keep?: 'head' | 'tail'): Promise<string>;
 }
 
-/** Replace every secret value (tokens, API keys) with [redacted]. */
+/**
+ * Replace every secret value (tokens, API keys) with [redacted]. Also drops NUL characters:
+ * process output can carry them, and Postgres text/jsonb cannot hold them.
+ */
 export function createRedactor(secrets: Array<string | undefined>): (text: string) => string {
   const values = [...new Set(secrets.filter((s): s is string => !!s && s.length >= 4))].sort((a, b) => b.length - a.length);
-  if (!values.length) return (t) => t;
+  const noNul = (t: string) => (t.includes('\u0000') ? t.replaceAll('\u0000', '') : t);
+  if (!values.length) return noNul;
   return (text) => {
-    let out = text;
+    let out = noNul(text);
     for (const v of values) if (out.includes(v)) out = out.split(v).join('[redacted]');
     return out;
   };
