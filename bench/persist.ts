@@ -25,11 +25,16 @@ const delayMs = Number(process.argv[4] ?? 0);
 
 async function runner(url: string | undefined, dataDir: string) {
   const lat: number[] = [];
+  const steady: number[] = [];
+  let steadyFrom = Infinity;
   const orig = TransitionWriter.prototype.write;
   TransitionWriter.prototype.write = function (w) {
     const t0 = performance.now();
     const p = orig.call(this, w);
-    void p.then(() => lat.push(performance.now() - t0), () => undefined);
+    void p.then(() => {
+      lat.push(performance.now() - t0);
+      if (t0 >= steadyFrom) steady.push(performance.now() - t0);
+    }, () => undefined);
     return p;
   };
   const rt = await createRuntime({ config: loadConfig({ DATABASE_URL: url, DEVTEAM_DATA_DIR: dataDir, DEVTEAM_MAX_CONCURRENT_STEPS: '1024' }), logger: silentLogger(), makeSteps: () => instantSteps(tasks, { delayMs }) });
@@ -39,6 +44,7 @@ async function runner(url: string | undefined, dataDir: string) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(ids.map((id) => rt.registry.initialize({ projectId: id })));
+  steadyFrom = performance.now() + 1000; // after the start-up burst of initializes
   await Promise.all(ids.map((id) => inState(rt, id, 'idle')));
   await rt.writer.flush();
   const secs = (performance.now() - t0) / 1000;
@@ -48,7 +54,7 @@ async function runner(url: string | undefined, dataDir: string) {
   const batches = rt.writer.batches;
   await rt.close();
   TransitionWriter.prototype.write = orig;
-  return { transitions: lat.length, perSec: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99), batches };
+  return { transitions: lat.length, perSec: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99), batches, steadyP99: pct(steady, 99), steadyN: steady.length };
 }
 
 /** The same rows, one transaction per transition, 4 connections, all projects concurrently. */
@@ -59,7 +65,9 @@ async function baseline(url: string, transitionsPerProject: number) {
   const snapshot = JSON.stringify({ status: 'active', value: { active: 'executing' }, context: { projectId: 'x', currentTask: { id: '1.1', title: 'Task 1', attempt: 1 }, completedTaskIds: ['1.0'], run: { promptSha256: 'a'.repeat(64) } }, children: {} });
   const status = JSON.stringify({ projectId: 'x', state: 'executing', seq: 1 });
   const lat: number[] = [];
+  const steady: number[] = [];
   const t0 = performance.now();
+  const steadyFrom = t0 + 1000;
   await Promise.all(
     Array.from({ length: projects }, async (_, p) => {
       for (let seq = 1; seq <= transitionsPerProject; seq++) {
@@ -78,12 +86,13 @@ async function baseline(url: string, transitionsPerProject: number) {
           c.release();
         }
         lat.push(performance.now() - s);
+        if (s >= steadyFrom) steady.push(performance.now() - s);
       }
     }),
   );
   const secs = (performance.now() - t0) / 1000;
   await pool.end();
-  return { transitions: lat.length, perSec: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { transitions: lat.length, perSec: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99), steadyP99: pct(steady, 99), steadyN: steady.length };
 }
 
 const db = pglite ? null : await scratchDb('benchpersist');
@@ -97,6 +106,7 @@ try {
     const b = await baseline(db.url, Math.round(r.transitions / projects));
     process.stdout.write(`raw pg baseline (1 tx per transition, pool 4): ${fmt(b)}\n`);
     process.stdout.write(`ratio runner/baseline: p99 ${(r.p99 / b.p99).toFixed(2)}×, throughput ${(r.perSec / b.perSec).toFixed(2)}×\n`);
+    process.stdout.write(`steady state (after the first second): runner p99 ${r.steadyP99.toFixed(2)} ms (${r.steadyN}), baseline p99 ${b.steadyP99.toFixed(2)} ms (${b.steadyN}), ratio ${(r.steadyP99 / b.steadyP99).toFixed(2)}×\n`);
   }
 } finally {
   await db?.drop();

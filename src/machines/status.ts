@@ -4,10 +4,20 @@
 import { COMMANDS, type Command, type ProjectState, type ProjectStatus } from '../domain/status.ts';
 import { leafPath, type ProjectSnapshot } from './project.machine.ts';
 
-/** Commands the current state accepts (what the UI enables and the server allows). */
+const acceptedMemo = new Map<string, Command[]>();
+
+/**
+ * Commands the current state accepts (what the UI enables and the server allows). Which commands
+ * a state accepts depends only on the state and on the context its guards read (current task,
+ * haltedFrom), so the answer is memoized by those — it is computed on every transition.
+ */
 export function acceptedCommands(snapshot: ProjectSnapshot): Command[] {
   if (snapshot.status !== 'active') return [];
-  return COMMANDS.filter((type) => snapshot.can({ type }));
+  const c = snapshot.context;
+  const key = `${leafPath(snapshot.value)}|${c.currentTask ? 1 : 0}|${c.haltedFrom ?? ''}`;
+  let cmds = acceptedMemo.get(key);
+  if (!cmds) acceptedMemo.set(key, (cmds = Object.freeze(COMMANDS.filter((type) => snapshot.can({ type }))) as Command[]));
+  return cmds;
 }
 
 /** Top-level state name and dotted sub-path of the active leaf. */
