@@ -22,13 +22,7 @@ export interface LaidOutNode extends Box {
   initial: boolean;
 }
 
-export interface LaidOutEdge {
-  id: string;
-  source: string;
-  target: string;
-  labels: string[];
-  guards: string[];
-  keys: string[];
+export interface LaidOutEdge extends GraphEdge {
   points: Array<[number, number]>;
   label: Box | null;
 }

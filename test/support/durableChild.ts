@@ -6,11 +6,11 @@
  * env: DUR_DB_URL?, DUR_DATA_DIR, DUR_PROJECT, DUR_TASKS (comma list), DUR_BLOCK ("taskId:attempt")
  * stdout (JSON lines): {ev:'step',name,taskId,attempt} {ev:'transition',seq,to} {ev:'ready'}
  */
-import { createHash } from 'node:crypto';
 import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
+import { dbBackedSteps, untilAborted } from './syntheticSteps.ts';
 
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 const env = process.env;
@@ -23,42 +23,24 @@ const rt = await createRuntime({
   config,
   logger,
   makeSteps: (project, { db }): ProjectSteps => {
+    const base = dbBackedSteps(project.id, db, tasks);
     const step = (name: string, i: { taskId?: string; attempt?: number }) => out({ ev: 'step', name, taskId: i.taskId, attempt: i.attempt });
-    const until = (signal: AbortSignal) => new Promise<never>((_, rej) => signal.addEventListener('abort', () => rej(signal.reason), { once: true }));
+    const reported = <K extends 'prepareTask' | 'runVerify' | 'integrate' | 'recordOutcome'>(name: K) =>
+      (async (i: any, ctx: any) => {
+        step(name, i);
+        return (base[name] as any)(i, ctx);
+      }) as ProjectSteps[K];
     return {
-      syncRepo: async () => ({ headOid: 'head' }),
-      provisionSandbox: async () => ({ kind: 'local' }),
-      checkTools: async () => ({ tools: { sh: '1' } }),
-      async selectTask(input) {
-        const done = (await db.query<{ task_id: string }>(`select task_id from task_run where project_id = $1 and outcome = 'completed'`, [project.id])).map((r) => r.task_id);
-        const left = tasks.filter((t) => !done.includes(t) && !input.skippedTaskIds.includes(t));
-        const counts = { total: tasks.length, done: done.length, skipped: 0, remaining: left.length };
-        if (!left.length) return { kind: 'none', completedTaskIds: done, blockedTaskIds: [], counts };
-        const [{ max }] = await db.query<{ max: number | null }>(`select max(attempt) as max from task_run where project_id = $1 and task_id = $2`, [project.id, left[0]]);
-        return { kind: 'task', task: { id: left[0]!, title: `Task ${left[0]}`, nextAttempt: (max ?? 0) + 1 }, completedTaskIds: done, blockedTaskIds: [], counts };
-      },
-      async prepareTask(i) {
-        step('prepareTask', i);
-        return { promptSha256: createHash('sha256').update(`${i.taskId}:${i.attempt}`).digest('hex'), branch: `devteam/${i.taskId}` };
-      },
+      ...base,
+      prepareTask: reported('prepareTask'),
       async runAgent(i, ctx) {
         step('runAgent', i);
-        if (block === `${i.taskId}:${i.attempt}`) await until(ctx.signal);
-        return { ok: true, agent: { kind: 'script', exitCode: 0, durationMs: 1, diffstat: '' } };
+        if (block === `${i.taskId}:${i.attempt}`) await untilAborted(ctx.signal);
+        return base.runAgent(i, ctx);
       },
-      async runVerify(i) {
-        step('runVerify', i);
-        return { ok: true, verify: { ok: true, exitCode: 0, durationMs: 1, outputTail: '', timedOut: false } };
-      },
-      async integrate(i) {
-        step('integrate', i);
-        return { targetOid: 'x', alreadyIntegrated: false };
-      },
-      async recordOutcome(i) {
-        step('recordOutcome', i);
-        return { pushed: true };
-      },
-      cleanup: async () => undefined,
+      runVerify: reported('runVerify'),
+      integrate: reported('integrate'),
+      recordOutcome: reported('recordOutcome'),
     };
   },
 });

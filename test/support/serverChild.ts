@@ -9,11 +9,11 @@
  *      SC_BLOCK ("project:taskId:attempt,…"), SC_BLOCK_ONCE (same, until aborted once), SC_FAIL ("project:taskId" — verify always fails → halt)
  * stdout (JSON lines): {ev:'ready', url, port} {ev:'closed'}
  */
-import { createHash } from 'node:crypto';
 import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
+import { dbBackedSteps, untilAborted } from './syntheticSteps.ts';
 import { eventsPlugin } from '../../src/server/events/index.ts';
 import { startServer } from '../../src/server/index.ts';
 import { webSocketPlugin } from '../../src/server/ws/index.ts';
@@ -39,26 +39,13 @@ const rt = await createRuntime({
   config,
   logger,
   makeSteps: (project, { db }): ProjectSteps => {
-    const until = (signal: AbortSignal) => new Promise<never>((_, rej) => signal.addEventListener('abort', () => rej(signal.reason), { once: true }));
+    const base = dbBackedSteps(project.id, db, tasks, (id) => `Synthetic task ${id}`);
     return {
-      syncRepo: async () => ({ headOid: 'head' }),
-      provisionSandbox: async () => ({ kind: 'local' }),
-      checkTools: async () => ({ tools: { sh: '1' } }),
-      async selectTask(input) {
-        const done = (await db.query<{ task_id: string }>(`select task_id from task_run where project_id = $1 and outcome = 'completed'`, [project.id])).map((r) => r.task_id);
-        const left = tasks.filter((t) => !done.includes(t) && !input.skippedTaskIds.includes(t));
-        const counts = { total: tasks.length, done: done.length, skipped: input.skippedTaskIds.length, remaining: left.length };
-        if (!left.length) return { kind: 'none', completedTaskIds: done, blockedTaskIds: [], counts };
-        const [{ max }] = await db.query<{ max: number | null }>(`select max(attempt) as max from task_run where project_id = $1 and task_id = $2`, [project.id, left[0]]);
-        return { kind: 'task', task: { id: left[0]!, title: `Synthetic task ${left[0]}`, nextAttempt: (max ?? 0) + 1 }, completedTaskIds: done, blockedTaskIds: [], counts };
-      },
-      async prepareTask(i) {
-        return { promptSha256: createHash('sha256').update(`${i.taskId}:${i.attempt}`).digest('hex'), branch: `devteam/${i.taskId}` };
-      },
+      ...base,
       async runAgent(i, ctx) {
         const key = `${project.id}:${i.taskId}:${i.attempt}`;
-        if (blocks.has(key)) await until(ctx.signal);
-        if (blockOnce.delete(key)) await until(ctx.signal);
+        if (blocks.has(key)) await untilAborted(ctx.signal);
+        if (blockOnce.delete(key)) await untilAborted(ctx.signal);
         return { ok: true, agent: { kind: 'script', exitCode: 0, durationMs: 1, diffstat: '' } };
       },
       async runVerify(i) {
@@ -68,9 +55,6 @@ const rt = await createRuntime({
         }
         return { ok: true, verify: { ok: true, exitCode: 0, durationMs: 1, outputTail: '', timedOut: false } };
       },
-      integrate: async () => ({ targetOid: 'x', alreadyIntegrated: false }),
-      recordOutcome: async () => ({ pushed: true }),
-      cleanup: async () => undefined,
     };
   },
 });
