@@ -14,8 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/actors/cluster/shards.ts';
-import { createTestDatabase, requirePostgres } from '../support/db.ts';
-import { deletePrefix, doublePushes, kill, leaseTokens, prepareTables, projectIds, redisClient, startNode, until, type Node } from './cluster.harness.ts';
+import { requirePostgres } from '../support/db.ts';
+import { clusterFixture, doublePushes, kill, leaseTokens, projectIds, redisClient, until } from './cluster.harness.ts';
 
 const skipPg = await requirePostgres();
 const SHARDS = 32;
@@ -31,32 +31,8 @@ describe.skipIf(!!skipPg)('cluster failover', () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  async function setup(tag: string, extra: Record<string, string>) {
-    const db = await createTestDatabase(`cluster_${tag}`);
-    const client = await prepareTables(db.url);
-    // A frozen owner may be frozen inside a transaction holding row locks; Postgres ends such a
-    // session so the new owner's fence stamp is not blocked (production: see docs/operations.md).
-    await client.query(`alter database "${new URL(db.url).pathname.slice(1)}" set idle_in_transaction_session_timeout = '1s'`);
-    const prefix = `test:${tag}:${process.pid}:${Date.now()}`;
-    const nodes: Node[] = [];
-    cleanups.push(async () => {
-      for (const n of nodes) {
-        if (n.proc.signalCode === null && n.proc.exitCode === null) n.proc.kill('SIGCONT');
-        kill(n);
-      }
-      await Promise.all(nodes.map((n) => n.exited));
-      await client.end();
-      await db.drop();
-      await deletePrefix(redis, prefix);
-    });
-    const env = { NODE_DB_URL: db.url, NODE_PREFIX: prefix, NODE_SHARDS: String(SHARDS), NODE_TTL_MS: '1500', ...extra };
-    const start = async (id: string) => {
-      const n = await startNode(id, env);
-      nodes.push(n);
-      return n;
-    };
-    return { db: client, prefix, nodes, start };
-  }
+  const setup = (tag: string, extra: Record<string, string>) => clusterFixture(redis, cleanups, { tag, shards: SHARDS, ttlMs: 1500, extra });
+
 
   it('a stale owner (SIGSTOP past its lease, then SIGCONT) cannot write a snapshot and does not push', async () => {
     const TASKS = 2;

@@ -111,3 +111,39 @@ export const projectIds = (n: number, tag = 'p') => Array.from({ length: n }, (_
 export function kill(n: Node, signal: NodeJS.Signals = 'SIGKILL') {
   if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill(signal);
 }
+
+/**
+ * One cluster test's world: a fresh database with the probe tables, a unique Redis key prefix,
+ * and a `start(id)` that spawns nodes; everything is torn down through `cleanups`.
+ */
+export async function clusterFixture(
+  redis: Awaited<ReturnType<typeof redisClient>>,
+  cleanups: Array<() => Promise<unknown>>,
+  o: { tag: string; shards: number; ttlMs: number; extra?: Record<string, string> },
+) {
+  const { createTestDatabase } = await import('../support/db.ts');
+  const db = await createTestDatabase(`cluster_${o.tag}`);
+  const client = await prepareTables(db.url);
+  // A node frozen (SIGSTOP) inside a transaction holds row locks; Postgres ends such a session so
+  // the new owner's fence stamp is not blocked (production: see docs/operations.md).
+  await client.query(`alter database "${new URL(db.url).pathname.slice(1)}" set idle_in_transaction_session_timeout = '1s'`);
+  const prefix = `test:${o.tag}:${process.pid}:${Date.now()}`;
+  const nodes: Node[] = [];
+  cleanups.push(async () => {
+    for (const n of nodes) {
+      if (n.proc.signalCode === null && n.proc.exitCode === null) n.proc.kill('SIGCONT');
+      kill(n);
+    }
+    await Promise.all(nodes.map((n) => n.exited));
+    await client.end();
+    await db.drop();
+    await deletePrefix(redis, prefix);
+  });
+  const env = { NODE_DB_URL: db.url, NODE_PREFIX: prefix, NODE_SHARDS: String(o.shards), NODE_TTL_MS: String(o.ttlMs), ...o.extra };
+  const start = async (id: string) => {
+    const n = await startNode(id, env);
+    nodes.push(n);
+    return n;
+  };
+  return { db: client, prefix, nodes, start, env };
+}

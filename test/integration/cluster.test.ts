@@ -12,8 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { createTestDatabase, requirePostgres } from '../support/db.ts';
-import { deletePrefix, doublePushes, kill, leaseHolders, leaseTokens, overlaps, prepareTables, projectIds, redisClient, startNode, until, type Node } from './cluster.harness.ts';
+import { requirePostgres } from '../support/db.ts';
+import { clusterFixture, doublePushes, kill, leaseHolders, leaseTokens, overlaps, projectIds, redisClient, until } from './cluster.harness.ts';
 
 const skipPg = await requirePostgres();
 const SHARDS = 64;
@@ -29,26 +29,8 @@ describe.skipIf(!!skipPg)('cluster: shard leases, ownership and takeover', () =>
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  async function setup(tag: string, extra: Record<string, string> = {}) {
-    const db = await createTestDatabase(`cluster_${tag}`);
-    const client = await prepareTables(db.url);
-    const prefix = `test:${tag}:${process.pid}:${Date.now()}`;
-    const nodes: Node[] = [];
-    cleanups.push(async () => {
-      for (const n of nodes) kill(n);
-      await Promise.all(nodes.map((n) => n.exited));
-      await client.end();
-      await db.drop();
-      await deletePrefix(redis, prefix);
-    });
-    const env = { NODE_DB_URL: db.url, NODE_PREFIX: prefix, NODE_SHARDS: String(SHARDS), NODE_TTL_MS: '3000', ...extra };
-    const start = async (id: string) => {
-      const n = await startNode(id, env);
-      nodes.push(n);
-      return n;
-    };
-    return { db: client, prefix, nodes, start, env };
-  }
+  const setup = (tag: string, extra: Record<string, string> = {}) => clusterFixture(redis, cleanups, { tag, shards: SHARDS, ttlMs: 3000, extra });
+
 
   const completed = async (db: pg.Client, projects: number, tasks: number) => {
     const { rows } = await db.query(`select count(*)::int as n from task_run where outcome = 'completed'`);
