@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/actors/cluster/shards.ts';
 import { requirePostgres } from '../support/db.ts';
-import { clusterFixture, doublePushes, kill, leaseTokens, projectIds, redisClient, until } from './cluster.harness.ts';
+import { clusterFixture, doublePushes, leaseTokens, projectIds, redisClient, until } from './cluster.harness.ts';
 
 const skipPg = await requirePostgres();
 const SHARDS = 32;
