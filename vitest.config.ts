@@ -1,10 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * `npm test` runs everything except the long scenarios below; `npm run test:slow`
+ * (vitest.slow.config.ts) runs exactly those. `.ci/run` runs both.
+ */
+export const SLOW_TESTS = [
+  'test/integration/cluster.test.ts', // 3 runner processes, 300 projects
+  'test/integration/cluster.failover.test.ts', // SIGSTOP takeover, rolling restart under traffic
+  'test/integration/demo.test.ts', // the 29-task demo end to end
+  'test/e2e/compose.test.ts', // docker-compose stack of locally built images
+];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    exclude: ['**/node_modules/**', ...SLOW_TESTS],
+    // Safety nets against a hang, never a pass criterion: tests wait on conditions.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     // Integration tests share real Postgres/Redis; each uses its own database or key prefix.
     fileParallelism: true,

@@ -1,8 +1,8 @@
 /**
- * Seed 1.1 for real: build the images locally (debootstrap rootfs bases, no registry), bring the
- * compose stack up with Debian's docker-compose (v1), check health through the one published
- * port, and take it down again. Runs only when a Docker engine answers; under CI=true a missing
- * engine or docker-compose is a failure. Rootfs tarballs are cached under /var/cache/devteam.
+ * The compose stack for real: the locally built images (scripts/build-test-images.sh, run by
+ * .ci/run before the tests — debootstrap rootfs bases, no registry), brought up with Debian's
+ * docker-compose (v1), health checked through the one published port, and taken down again.
+ * A missing engine, docker-compose or image skips loudly, or fails under CI=true.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -21,10 +21,18 @@ function available(cmd: string, args: string[]): boolean {
     return false;
   }
 }
+const IMAGES = ['devteam-postgres:15', 'devteam-redis:7', 'devteam-runner:local', 'devteam-proxy:local'];
 const engine = available('docker', ['info']);
 const compose = available('docker-compose', ['version']);
-const missing = !engine ? 'no Docker engine answers' : !compose ? 'docker-compose is not installed (apt-get install docker-compose)' : null;
-if (missing && process.env.CI === 'true') throw new Error(`${missing} (CI=true: required)`);
+const absent = engine ? IMAGES.filter((i) => !available('docker', ['image', 'inspect', i])) : [];
+const missing = !engine
+  ? 'no Docker engine answers (run scripts/install-docker.sh as root)'
+  : !compose
+    ? 'docker-compose is not installed (run scripts/install-compose.sh as root)'
+    : absent.length
+      ? `images ${absent.join(', ')} are missing (run scripts/build-test-images.sh as root)`
+      : null;
+if (missing && process.env.CI === 'true') throw new Error(`${missing} (CI=true: a missing prerequisite is a failure)`);
 if (missing) process.stderr.write(`\n*** SKIPPING compose test: ${missing} ***\n`);
 
 const freePort = () =>
@@ -37,11 +45,10 @@ const freePort = () =>
 
 describe.skipIf(!!missing)('compose stack (locally built images)', () => {
   it('builds the images, comes up healthy behind one port, goes down', async () => {
-    await run('bash', ['scripts/build-images.sh'], { cwd: root, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
     const port = await freePort();
-    const env = { ...process.env, COMPOSE_PROJECT_NAME: `devteam-e2e-${process.pid}`, DEVTEAM_PUBLISHED_PORT: String(port), DEVTEAM_UP_TIMEOUT_SEC: '150', DEVTEAM_LEASE_TTL_MS: '3000' };
+    const env = { ...process.env, COMPOSE_PROJECT_NAME: `devteam-e2e-${process.pid}`, DEVTEAM_PUBLISHED_PORT: String(port), DEVTEAM_UP_TIMEOUT_SEC: '600', DEVTEAM_LEASE_TTL_MS: '3000' };
     try {
-      await run('bash', ['scripts/compose-up.sh'], { cwd: root, env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
+      await run('bash', ['scripts/compose-up.sh'], { cwd: root, env, timeout: 660_000, maxBuffer: 64 * 1024 * 1024 });
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -55,5 +62,5 @@ describe.skipIf(!!missing)('compose stack (locally built images)', () => {
     }
     const { stdout } = await run('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=devteam-e2e-${process.pid}`]);
     expect(stdout.trim()).toBe('');
-  }, 300_000);
+  }, 900_000);
 });

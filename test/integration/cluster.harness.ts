@@ -49,18 +49,24 @@ export async function startNode(id: string, env: Record<string, string>): Promis
 }
 
 /** Poll `cond` until true; bounded by `limit` rounds of `everyMs` (sampling, not a timing assertion). */
-export async function until<T>(cond: () => Promise<T | false | undefined | null> | T | false | undefined | null, what: string, limit = 600, everyMs = 100): Promise<T> {
+/**
+ * Polls `cond` every `everyMs` until it returns a truthy value. `limitSec` is a safety net against a
+ * hang (generous: a loaded machine must never fail a test by being slow), not a pass criterion.
+ */
+export async function until<T>(cond: () => Promise<T | false | undefined | null> | T | false | undefined | null, what: string, limitSec = 600, everyMs = 100): Promise<T> {
   let last: unknown;
-  for (let i = 0; i < limit; i++) {
+  const deadline = Date.now() + limitSec * 1000;
+  for (;;) {
     try {
       const v = await cond();
       if (v) return v as T;
     } catch (err) {
       last = err;
     }
+    if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(`timed out after ${limitSec}s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 export async function redisClient() {

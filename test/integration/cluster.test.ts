@@ -95,7 +95,7 @@ describe.skipIf(!!skipPg)('cluster: shard leases, ownership and takeover', () =>
     expect(runs.rows).toEqual([]);
     const pushes = await db.query(`select count(*)::int as n from pushes`);
     expect(pushes.rows[0].n).toBe(ids.length * TASKS);
-  }, 240_000);
+  }, 1_200_000);
 
   it('SIGKILL one node mid-run: takeover after the TTL, nothing runs to completion twice, no command lost, no unflagged seq gap', async () => {
     const TASKS = 4;
@@ -151,5 +151,5 @@ describe.skipIf(!!skipPg)('cluster: shard leases, ownership and takeover', () =>
       }, `hub on ${n.id} caught up`, 300);
       expect(check.gaps).toEqual([]);
     }
-  }, 240_000);
+  }, 1_200_000);
 });

@@ -1,24 +1,17 @@
 /**
- * The small sandbox image the docker tests run against: `devteam-sandbox-test:latest`, built like
- * the real one (scripts/build-sandbox-image.sh: debootstrap minbase + docker import, no pull) with
- * just git and procps on top of minbase (coreutils, sh, bash).
+ * The Docker prerequisites of the Docker tests: an engine that answers and the small sandbox image
+ * `devteam-sandbox-test:latest` (git + procps on a debootstrap minbase, imported — no registry).
  *
- * Reused when present. Parallel test files never build twice: the script takes a flock and
- * re-checks for the image after acquiring it; within one process the build promise is shared.
- * The rootfs tarball is cached (/var/cache/devteam), so a rebuild after `docker rmi` is a re-import.
+ * Tests never build the image: `scripts/build-test-images.sh` does, as a step of `.ci/run` before
+ * any test starts (a debootstrap takes minutes on a new machine, far beyond a hook's timeout).
+ * A missing engine or image skips the Docker tests with a loud reason, or fails them under CI=true.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { detectDocker } from '../../src/infra/sandbox/detect.ts';
 
+/** Keep in sync with scripts/build-test-images.sh. */
 export const TEST_IMAGE = 'devteam-sandbox-test:latest';
 export const TEST_IMAGE_PACKAGES = 'git,procps';
-
-const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/build-sandbox-image.sh');
-const run = promisify(execFile);
-let building: Promise<string> | null = null;
 
 async function imageExists(docker: Docker, name: string): Promise<boolean> {
   try {
@@ -30,19 +23,22 @@ async function imageExists(docker: Docker, name: string): Promise<boolean> {
   }
 }
 
-/** Build (once) or reuse the test image; resolves to its name. Needs root and a running engine. */
-export function ensureTestImage(docker: Docker = new Docker()): Promise<string> {
-  building ??= (async () => {
-    if (await imageExists(docker, TEST_IMAGE)) return TEST_IMAGE;
-    try {
-      await run(SCRIPT, [TEST_IMAGE, '--packages', TEST_IMAGE_PACKAGES], { maxBuffer: 16 * 1024 * 1024 });
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`building ${TEST_IMAGE} failed: ${e.message}\n${e.stderr ?? ''}`);
-    }
-    if (!(await imageExists(docker, TEST_IMAGE))) throw new Error(`${SCRIPT} finished but ${TEST_IMAGE} is missing`);
-    return TEST_IMAGE;
-  })();
-  building.catch(() => (building = null));
-  return building;
+/**
+ * Resolves to a skip reason (null when the engine answers and the test image exists). Under
+ * CI=true a missing prerequisite throws with the command that provides it.
+ */
+export async function requireDockerTestImage(docker: Docker = new Docker(), what = 'Docker tests'): Promise<string | null> {
+  let reason: string | null = null;
+  if (!(await detectDocker(docker, 2000))) reason = 'no Docker engine answers (run scripts/install-docker.sh as root)';
+  else if (!(await imageExists(docker, TEST_IMAGE))) reason = `the test image ${TEST_IMAGE} is missing (run scripts/build-test-images.sh as root)`;
+  if (!reason) return null;
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: a missing prerequisite is a failure)`);
+  process.stderr.write(`\n*** SKIPPING ${what}: ${reason} ***\n`);
+  return reason;
+}
+
+/** The test image's name; only call after requireDockerTestImage() returned null. */
+export async function ensureTestImage(docker: Docker = new Docker()): Promise<string> {
+  if (!(await imageExists(docker, TEST_IMAGE))) throw new Error(`${TEST_IMAGE} is missing: run scripts/build-test-images.sh as root`);
+  return TEST_IMAGE;
 }

@@ -9,7 +9,7 @@ export function waitForStatus(rt: Runtime, projectId: string, pred: (s: ProjectS
   return Promise.race([
     firstValueFrom(merge(now ? of({ payload: now } as any) : of(), src).pipe(filter((e: any) => pred(e.payload)))).then((e: any) => e.payload as ProjectStatus),
     new Promise<never>((_, rej) => {
-      const t = setTimeout(() => rej(new Error(`timed out waiting for ${what}; last: ${JSON.stringify(rt.projection.get(projectId))}`)), 90_000);
+      const t = setTimeout(() => rej(new Error(`timed out waiting for ${what}; last: ${JSON.stringify(rt.projection.get(projectId))}`)), 300_000);
       t.unref();
     }),
   ]);
@@ -22,7 +22,7 @@ export const inState = (rt: Runtime, id: string, ...states: string[]) => waitFor
  * milliseconds. The test proceeds as soon as the condition holds; the interval is not a sleep
  * that the test's correctness depends on.
  */
-export async function until(cond: () => boolean | Promise<boolean>, what = 'condition', limitMs = 60_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what = 'condition', limitMs = 300_000): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
