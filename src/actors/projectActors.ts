@@ -8,13 +8,14 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_OUTCOMES_LOG_PATH, DEFAULT_TASK_LIST_PATH } from '../domain/projectConfig.ts';
 import { doneTaskIdsFromOutcomes, parseOutcomes, recordOutcome, type OutcomeFields } from '../domain/outcomesLog.ts';
 import { buildPrompt, shellQuote } from '../domain/prompt.ts';
-import { parseTaskList, selectNext, taskBranchName, taskSlug, type Task } from '../domain/taskList.ts';
+import { parseTaskList, selectNext, type Task } from '../domain/taskList.ts';
+import { taskBranchName, taskSlug } from '../domain/gitRefs.ts';
 import type * as M from '../machines/project.machine.ts';
 import type { Config } from '../infra/config.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Database } from '../infra/db/orm.ts';
 import type { Logger } from '../infra/logger.ts';
-import { GitError, type GitWorkspace, type IntegrateArgs, type PublishResult } from '../infra/git/types.ts';
+import { GitError, type IntegrateArgs } from '../infra/git/types.ts';
 import { checkTools, requiredTools } from '../infra/sandbox/toolCheck.ts';
 import { createLineSplitter, TailBuffer } from '../infra/sandbox/lines.ts';
 import type { OutputStream } from '../infra/sandbox/types.ts';
@@ -25,7 +26,10 @@ import type { ProjectSteps, StepContext } from './steps.ts';
 import { RUNNER_VERSION } from './version.ts';
 
 export const TEMPLATE_PATH = 'templates/tasks_list.md';
-const PROMPT_PATH = '.git/devteam/prompt.md';
+/** The runner's private per-task directory (relative to the workspace root, outside every worktree). */
+function runnerDirOf(worktree: string): string {
+  return `runner/${worktree.slice(worktree.lastIndexOf('/') + 1)}`;
+}
 const FEEDBACK_TAIL = 8 * 1024;
 
 export interface ProjectActorDeps {
@@ -54,7 +58,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   let lastHead: string | null = null;
   let parsed: { text: string; list: ReturnType<typeof parseTaskList> } | null = null;
   /** The prompt file currently holds the prompt of this `taskId:attempt` (built by PREP). */
-  let promptOf: { key: string; sha256: string; branch: string } | null = null;
+  let promptOf: { key: string; sha256: string; branch: string; promptPath: string } | null = null;
   /** Integration arguments of the task being integrated/recorded (the same for both steps). */
   let integrating: { key: string; args: IntegrateArgs } | null = null;
 
@@ -86,7 +90,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     return { task: t, outcomes: loaded.outcomes, all: loaded.tasks.tasks };
   }
 
-  async function prompt(i: M.TaskStepInput): Promise<{ sha256: string; branch: string }> {
+  async function prompt(i: M.TaskStepInput): Promise<{ sha256: string; branch: string; promptPath: string }> {
     const { task: t, outcomes, all } = await task(i.taskId);
     const entries = outcomes ? parseOutcomes(outcomes) : new Map();
     const built = buildPrompt({
@@ -102,11 +106,13 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       files: await git.listFilesAtTarget(),
       feedback: i.feedback,
     });
-    const file = join(git.dir, PROMPT_PATH);
+    const branch = await branchFor(t);
+    const promptPath = `${runnerDirOf(git.taskTree(branch).worktree)}/prompt.md`;
+    const file = join(git.root, promptPath);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, built.text);
     await artifacts.write(i.taskId, i.attempt, 'prompt.md', built.text, 'head');
-    promptOf = { key: `${i.taskId}:${i.attempt}`, sha256: built.sha256, branch: await branchFor(t) };
+    promptOf = { key: `${i.taskId}:${i.attempt}`, sha256: built.sha256, branch, promptPath };
     return promptOf;
   }
 
@@ -209,7 +215,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     async prepareTask(i, ctx) {
       const { task: t } = await task(i.taskId); // the task must still exist before the tree is touched
       const branch = await branchFor(t);
-      await git.prepareTaskBranch(branch, ctx.signal);
+      await git.prepareTask(branch, ctx.signal);
       const p = await prompt(i);
       ctx.log('runner', `task ${i.taskId} attempt ${i.attempt}: branch ${branch}, prompt ${p.sha256.slice(0, 12)}`);
       return { promptSha256: p.sha256, branch: p.branch, artifacts: ['prompt.md'] };
@@ -221,10 +227,14 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       const { task: t } = await task(i.taskId);
       const out = transcript(ctx);
       const timeoutMs = (config.agent.timeoutSec ?? 1800) * 1000;
+      const tree = git.taskTree(p.branch);
+      await git.setIgnored(agent.ignoredPaths?.() ?? []);
       const r = await agent.run({
         sandbox,
-        promptPath: PROMPT_PATH,
-        workspaceDir: git.dir,
+        cwd: tree.worktree,
+        runnerDir: runnerDirOf(tree.worktree),
+        promptPath: p.promptPath,
+        workspaceDir: git.root,
         task: { id: t.id, title: t.title, body: t.body },
         attempt: i.attempt,
         timeoutMs,
@@ -232,7 +242,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
         onLine: out.onLine,
       });
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      const summary = await git.workingTreeSummary();
+      const summary = await git.workingTreeSummary(p.branch);
       await artifacts.write(i.taskId, i.attempt, 'agent.log', out.text());
       await artifacts.write(i.taskId, i.attempt, 'diff.patch', summary.patch, 'head');
       const e = r.exec;
@@ -246,7 +256,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     async runVerify(i, ctx) {
       const out = transcript(ctx);
       const timeoutMs = (config.verify.timeoutSec ?? 600) * 1000;
-      const e = await sandbox.exec(config.verify.command, { timeoutMs, signal: ctx.signal, onLine: out.onLine });
+      const { task: t } = await task(i.taskId);
+      const e = await sandbox.exec(config.verify.command, { timeoutMs, cwd: git.taskTree(await branchFor(t)).worktree, signal: ctx.signal, onLine: out.onLine });
       if (ctx.signal.aborted) throw ctx.signal.reason;
       await artifacts.write(i.taskId, i.attempt, 'verify.log', out.text());
       const ok = e.exitCode === 0 && !e.timedOut;
@@ -260,15 +271,17 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
     },
 
     async integrate(i, ctx) {
-      const r = await git.integrate(await integrateArgs(i));
+      const r = await git.integrate(await integrateArgs(i), ctx.signal);
       ctx.log('runner', r.alreadyIntegrated ? `task ${i.taskId} already integrated` : `merged ${i.taskId} into ${config.repo.branch} (${r.targetOid.slice(0, 12)})`);
       return { targetOid: r.targetOid, alreadyIntegrated: r.alreadyIntegrated };
     },
 
     async recordOutcome(i, ctx) {
       await deps.beforePush?.();
-      const r = await (git as GitWorkspace & { publish(a: IntegrateArgs, s?: AbortSignal): Promise<PublishResult> }).publish(await integrateArgs(i), ctx.signal);
+      const args = await integrateArgs(i);
+      const r = await git.publish(args, ctx.signal);
       lastHead = r.targetOid;
+      await git.removeTask(args.taskBranch);
       ctx.log('runner', r.pushed ? `pushed ${config.repo.branch} (${r.targetOid.slice(0, 12)}${r.retries ? `, ${r.retries} non-fast-forward retries` : ''})` : `remote already has ${i.taskId}`);
       return { pushed: r.pushed };
     },

@@ -21,7 +21,10 @@ import { checkTools, requiredTools, ToolMissingError } from '../../src/infra/san
 import type { Sandbox } from '../../src/infra/sandbox/types.ts';
 
 const FAKE_AIDER = fileURLToPath(new URL('../fixtures/fake-aider', import.meta.url));
-const PROMPT_PATH = '.git/devteam/prompt.md';
+/** The layout the runner gives an agent: the task's worktree and the runner's files for it. */
+const TREE = 'tasks/t1';
+const RUNNER_DIR = 'runner/t1';
+const PROMPT_PATH = `${RUNNER_DIR}/prompt.md`;
 const AIDER_CONFIG: AgentConfig = {
   kind: 'aider',
   model: 'fake/model-1',
@@ -37,8 +40,8 @@ beforeEach(async () => {
   ws = await realpath(await mkdtemp(path.join(tmpdir(), 'devteam-agents-')));
   binDir = await mkdtemp(path.join(tmpdir(), 'devteam-bin-'));
   await symlink(FAKE_AIDER, path.join(binDir, 'aider'));
-  execFileSync('git', ['init', '-q', ws]);
-  await mkdir(path.join(ws, '.git', 'devteam'), { recursive: true });
+  execFileSync('git', ['init', '-q', path.join(ws, TREE)]);
+  await mkdir(path.join(ws, RUNNER_DIR), { recursive: true });
   await writeFile(path.join(ws, PROMPT_PATH), 'Add a greeting.\n');
   sandbox = createLocalSandbox({ kind: 'local', projectId: 'agents', workspaceDir: ws, defaultImage: 'unused', logger: silentLogger() });
   await sandbox.ensure();
@@ -52,6 +55,8 @@ afterEach(async () => {
 
 const runArgs = (over: Partial<AgentRunArgs> = {}): AgentRunArgs => ({
   sandbox,
+  cwd: TREE,
+  runnerDir: RUNNER_DIR,
   promptPath: PROMPT_PATH,
   task: { id: 'T-1', title: 'Greet', body: 'Add a greeting.' },
   attempt: 1,
@@ -80,11 +85,11 @@ describe('aider agent', () => {
     expect(res.exec.exitCode).toBe(0);
     expect(res.executor).toEqual({ kind: 'aider', version: '0.86.1', model: 'fake/model-1' });
     expect(lines).toEqual(['stdout:fake-aider: editing hello.txt', 'stderr:fake-aider: done']);
-    expect(await readFile(path.join(ws, 'hello.txt'), 'utf8')).toBe('hello from fake aider\nAdd a greeting.\n');
-    expect(await readFile(path.join(ws, '.git', 'devteam', 'aider.conf.yml'), 'utf8')).toContain(
-      `chat-history-file: "${ws}/.git/devteam/aider.chat.history.md"`,
+    expect(await readFile(path.join(ws, TREE, 'hello.txt'), 'utf8')).toBe('hello from fake aider\nAdd a greeting.\n');
+    expect(await readFile(path.join(ws, RUNNER_DIR, 'aider.conf.yml'), 'utf8')).toContain(
+      `chat-history-file: "${ws}/${RUNNER_DIR}/aider.chat.history.md"`,
     );
-    expect((await readFile(path.join(ws, '.git', 'info', 'exclude'), 'utf8')).split('\n')).toContain('.aider*');
+    expect(agent.ignoredPaths?.()).toEqual(['.aider*']);
     expect(agent.requiredTools()).toEqual(['aider']);
     // Key names may be logged, values never.
     expect(logText).toContain('OPENAI_API_KEY');
@@ -125,7 +130,7 @@ describe('aider agent', () => {
 });
 
 describe('command agent', () => {
-  it('substitutes {promptFile} and {workdir} per element, without a shell', async () => {
+  it('substitutes {promptFile} and {workdir} (the task worktree) per element, without a shell; runs in the worktree', async () => {
     const agent = createAgent(
       {
         kind: 'command',
@@ -136,8 +141,8 @@ describe('command agent', () => {
     );
     const res = await agent.run(runArgs());
     expect(res.exec.exitCode).toBe(0);
-    expect(res.exec.stdoutTail).toBe(`workdir=${ws} home=\${HOME} token=tok\n`);
-    expect(await readFile(path.join(ws, 'copied-prompt.md'), 'utf8')).toBe('Add a greeting.\n');
+    expect(res.exec.stdoutTail).toBe(`workdir=${ws}/${TREE} home=\${HOME} token=tok\n`);
+    expect(await readFile(path.join(ws, TREE, 'copied-prompt.md'), 'utf8')).toBe('Add a greeting.\n');
     expect(res.executor).toEqual({ kind: 'command', version: null, model: null });
     expect(agent.requiredTools()).toEqual(['sh']);
   });
@@ -177,13 +182,13 @@ describe('script agent', () => {
     '```',
   ].join('\n');
 
-  it("runs the task body's first sh block from .git/devteam/task.sh", async () => {
+  it("runs the task body's first sh block from the runner's task.sh, in the worktree", async () => {
     const agent = createAgent({ kind: 'script' }, { env: {}, logger: silentLogger() });
     const res = await agent.run(runArgs({ task: { id: 'T-2', title: 'Marker', body } }));
     expect(res.exec).toMatchObject({ exitCode: 0, stdoutTail: 'done\n' });
-    expect(await readFile(path.join(ws, 'made.txt'), 'utf8')).toBe(`made by ${ws}/.git/devteam/task.sh\n`);
-    expect(existsSync(path.join(ws, 'wrong.txt'))).toBe(false);
-    expect(existsSync(path.join(ws, 'second.txt'))).toBe(false);
+    expect(await readFile(path.join(ws, TREE, 'made.txt'), 'utf8')).toBe(`made by ${ws}/${RUNNER_DIR}/task.sh\n`);
+    expect(existsSync(path.join(ws, TREE, 'wrong.txt'))).toBe(false);
+    expect(existsSync(path.join(ws, TREE, 'second.txt'))).toBe(false);
     expect(res.executor).toEqual({ kind: 'script', version: null, model: null });
     expect(agent.requiredTools()).toEqual(['sh']);
   });

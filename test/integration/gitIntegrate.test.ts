@@ -1,13 +1,13 @@
 /**
  * GitWorkspace integrate + publish against a real `git http-backend` server (token auth),
- * with the remote inspected through native git. Uses a fake renderOutcomes.
+ * with the remote inspected through native git, on both engines. Uses a fake renderOutcomes.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/infra/logger.ts';
-import { createGitWorkspace, GitError, type GitWorkspace, type IntegrateArgs } from '../../src/infra/git/index.ts';
+import { createGitWorkspace, GitError, type GitEngine, type GitWorkspace, type IntegrateArgs } from '../../src/infra/git/index.ts';
 import { nativeGit, startGitServer, type GitServer } from '../support/gitServer.ts';
 
 const TOKEN = 'tok-integrate-5e4d3c2b1a';
@@ -24,10 +24,13 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+let engine: GitEngine = 'native';
+/** Repository names are per engine (both suites share one server). */
+const repo = (name: string) => `${engine === 'native' ? 'n' : 'i'}-${name}`;
 function ws(name: string): GitWorkspace {
   return createGitWorkspace({
-    dataDir: join(root, 'data'), projectId: name, url: server.url(name), branch: 'main',
-    token: TOKEN, author, logger: silentLogger(),
+    dataDir: join(root, 'data'), projectId: repo(name), url: server.url(repo(name)), branch: 'main',
+    token: TOKEN, author, logger: silentLogger(), engine,
   });
 }
 
@@ -42,54 +45,58 @@ function args(taskId: string, over: Partial<IntegrateArgs> = {}): IntegrateArgs 
 
 const count = (hay: string, needle: string) => hay.split(needle).length - 1;
 
-describe('integrate and publish', () => {
+describe.each(['native', 'isomorphic-git'] as const)('integrate and publish (%s engine)', (e) => {
+  beforeAll(() => {
+    engine = e;
+  });
+
   it('integrates and publishes five tasks in a row, each commit once on the remote', async () => {
-    await server.createBareRepo('five', { files: { 'README.md': 'r\n', 'old.txt': 'old\n' } });
+    await server.createBareRepo(repo('five'), { files: { 'README.md': 'r\n', 'old.txt': 'old\n' } });
     const w = ws('five');
     await w.sync();
     for (let i = 1; i <= 5; i++) {
       const id = `t${i}`;
-      await w.prepareTaskBranch(`devteam/${id}`);
-      await writeFile(join(w.dir, `f${i}.txt`), `${i}\n`);
-      if (i === 3) await rm(join(w.dir, 'old.txt'));
+      const t = await w.prepareTask(`devteam/${id}`);
+      await writeFile(join(t.dir, `f${i}.txt`), `${i}\n`);
+      if (i === 3) await rm(join(t.dir, 'old.txt'));
       const r = await w.integrate(args(id));
       expect(r.alreadyIntegrated).toBe(false);
       expect(r.changedFiles).toEqual(i === 3 ? ['f3.txt', 'old.txt'] : [`f${i}.txt`]);
       const p = await w.publish(args(id));
       expect(p).toMatchObject({ pushed: true, retries: 0, targetOid: r.targetOid });
     }
-    const log = await server.log('five');
+    const log = await server.log(repo('five'));
     for (let i = 1; i <= 5; i++) {
       expect(count(log, `DevTeam-Task: t${i}\n`)).toBe(1);
       expect(count(log, `DevTeam-Outcome: t${i}\n`)).toBe(1);
       expect(await w.isTaskOnRemote(`t${i}`)).toBe(true);
     }
     expect(await w.isTaskOnRemote('t6')).toBe(false);
-    const branches = await nativeGit(server.repoPath('five'), 'branch', '--format=%(refname:short)');
+    const branches = await nativeGit(server.repoPath(repo('five')), 'branch', '--format=%(refname:short)');
     for (let i = 1; i <= 5; i++) expect(branches).toContain(`devteam/t${i}`);
-    const outcomes = await nativeGit(server.repoPath('five'), 'show', 'main:docs/OUTCOMES.md');
+    const outcomes = await nativeGit(server.repoPath(repo('five')), 'show', 'main:docs/OUTCOMES.md');
     expect(outcomes).toBe('# Outcomes\n- t1 done\n- t2 done\n- t3 done\n- t4 done\n- t5 done\n');
-    const tree = await nativeGit(server.repoPath('five'), 'ls-tree', '-r', '--name-only', 'main');
+    const tree = await nativeGit(server.repoPath(repo('five')), 'ls-tree', '-r', '--name-only', 'main');
     expect(tree.trim().split('\n')).toEqual(['README.md', 'docs/OUTCOMES.md', 'f1.txt', 'f2.txt', 'f3.txt', 'f4.txt', 'f5.txt']);
-    const authorLine = await nativeGit(server.repoPath('five'), 'log', '-1', '--format=%an <%ae>', 'main');
+    const authorLine = await nativeGit(server.repoPath(repo('five')), 'log', '-1', '--format=%an <%ae>', 'main');
     expect(authorLine.trim()).toBe('DevTeam Runner <runner@example.test>');
   });
 
   it('retries after an upstream push and keeps the upstream commit', async () => {
-    await server.createBareRepo('race', { files: { 'README.md': 'r\n' } });
+    await server.createBareRepo(repo('race'), { files: { 'README.md': 'r\n' } });
     const w = ws('race');
     await w.sync();
-    await w.prepareTaskBranch('devteam/race1');
-    await writeFile(join(w.dir, 'mine.txt'), 'mine\n');
-    const up = await server.commitUpstream('race', { 'theirs.txt': 'theirs\n' });
+    const t = await w.prepareTask('devteam/race1');
+    await writeFile(join(t.dir, 'mine.txt'), 'mine\n');
+    const up = await server.commitUpstream(repo('race'), { 'theirs.txt': 'theirs\n' });
     await w.integrate(args('race1'));
     const p = await w.publish(args('race1'));
     expect(p.retries).toBeGreaterThanOrEqual(1);
     expect(p.pushed).toBe(true);
-    const bare = server.repoPath('race');
+    const bare = server.repoPath(repo('race'));
     await nativeGit(bare, 'merge-base', '--is-ancestor', up, 'main'); // throws if not
     expect((await nativeGit(bare, 'rev-parse', 'main')).trim()).toBe(p.targetOid);
-    const log = await server.log('race');
+    const log = await server.log(repo('race'));
     expect(count(log, 'DevTeam-Task: race1\n')).toBe(1);
     expect(count(log, 'DevTeam-Outcome: race1\n')).toBe(1);
     expect(await w.readAtTarget('theirs.txt')).toBe('theirs\n');
@@ -97,12 +104,12 @@ describe('integrate and publish', () => {
   });
 
   it('reports a conflict with the upstream change', async () => {
-    await server.createBareRepo('clash', { files: { 'shared.txt': 'base\n' } });
+    await server.createBareRepo(repo('clash'), { files: { 'shared.txt': 'base\n' } });
     const w = ws('clash');
     await w.sync();
-    await w.prepareTaskBranch('devteam/c1');
-    await writeFile(join(w.dir, 'shared.txt'), 'ours\n');
-    await server.commitUpstream('clash', { 'shared.txt': 'theirs\n' });
+    const t = await w.prepareTask('devteam/c1');
+    await writeFile(join(t.dir, 'shared.txt'), 'ours\n');
+    await server.commitUpstream(repo('clash'), { 'shared.txt': 'theirs\n' });
     await w.integrate(args('c1'));
     const err = await w.publish(args('c1')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GitError);
@@ -110,11 +117,11 @@ describe('integrate and publish', () => {
   });
 
   it('is idempotent: repeated integrate/publish, and after a restart', async () => {
-    await server.createBareRepo('idem', { files: { 'README.md': 'r\n' } });
+    await server.createBareRepo(repo('idem'), { files: { 'README.md': 'r\n' } });
     const w = ws('idem');
     await w.sync();
-    await w.prepareTaskBranch('devteam/i1');
-    await writeFile(join(w.dir, 'i1.txt'), 'i1\n');
+    const t = await w.prepareTask('devteam/i1');
+    await writeFile(join(t.dir, 'i1.txt'), 'i1\n');
     const a = await w.integrate(args('i1'));
     const b = await w.integrate(args('i1'));
     expect(b).toEqual({ ...a, alreadyIntegrated: true });
@@ -128,14 +135,14 @@ describe('integrate and publish', () => {
     expect((await w2.publish(args('i1'))).pushed).toBe(true);
     const again = await w2.publish(args('i1'));
     expect(again).toMatchObject({ pushed: false, retries: 0, targetOid: a.targetOid });
-    const log = await server.log('idem');
+    const log = await server.log(repo('idem'));
     expect(count(log, 'DevTeam-Task: i1\n')).toBe(1);
     expect(count(log, 'DevTeam-Outcome: i1\n')).toBe(1);
   });
 
   it('never force-pushes the task branch; a diverged old attempt on the remote stays', async () => {
-    await server.createBareRepo('retry', { files: { 'README.md': 'r\n' } });
-    const bare = server.repoPath('retry');
+    await server.createBareRepo(repo('retry'), { files: { 'README.md': 'r\n' } });
+    const bare = server.repoPath(repo('retry'));
     // An earlier attempt's branch on the remote, not part of main's history.
     const work = await mkdtemp(join(root, 'old-'));
     await nativeGit(work, 'clone', '-q', bare, '.');
@@ -148,8 +155,8 @@ describe('integrate and publish', () => {
 
     const w = ws('retry');
     await w.sync();
-    await w.prepareTaskBranch('devteam/q1');
-    await writeFile(join(w.dir, 'q.txt'), 'attempt 2\n');
+    const t = await w.prepareTask('devteam/q1');
+    await writeFile(join(t.dir, 'q.txt'), 'attempt 2\n');
     await w.integrate(args('q1'));
     const p = await w.publish(args('q1'));
     expect(p).toMatchObject({ pushed: true, retries: 0, taskBranchPushed: false });
@@ -158,18 +165,18 @@ describe('integrate and publish', () => {
   });
 
   it('resumes an integrate that stopped after the task commit', async () => {
-    await server.createBareRepo('resume', { files: { 'README.md': 'r\n' } });
+    await server.createBareRepo(repo('resume'), { files: { 'README.md': 'r\n' } });
     const w = ws('resume');
     await w.sync();
-    await w.prepareTaskBranch('devteam/x1');
-    await writeFile(join(w.dir, 'x.txt'), 'x\n');
+    const t = await w.prepareTask('devteam/x1');
+    await writeFile(join(t.dir, 'x.txt'), 'x\n');
     // Simulate the crash window: the task commit exists, the merge did not happen.
-    await nativeGit(w.dir, 'add', '-A');
-    await nativeGit(w.dir, 'commit', '-q', '-m', 'Do x1\n\nDevTeam-Task: x1');
+    await nativeGit(t.dir, 'add', '-A');
+    await nativeGit(t.dir, 'commit', '-q', '-m', 'Do x1\n\nDevTeam-Task: x1');
     const r = await w.integrate(args('x1'));
     expect(r.changedFiles).toEqual(['x.txt']);
     await w.publish(args('x1'));
-    const log = await server.log('resume');
+    const log = await server.log(repo('resume'));
     expect(count(log, 'DevTeam-Task: x1\n')).toBe(1);
     expect(count(log, 'DevTeam-Outcome: x1\n')).toBe(1);
   });

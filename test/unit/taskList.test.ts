@@ -3,15 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  isValidGitRefName,
-  parseTaskList,
-  selectNext,
-  taskBranchName,
-  taskSlug,
-  TaskListError,
-  type TaskList,
-} from '../../src/domain/taskList.ts';
+import { isValidGitRefName, taskBranchName, taskSlug } from '../../src/domain/gitRefs.ts';
+import { parseTaskList, selectNext, TaskListError, type TaskList } from '../../src/domain/taskList.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/seed_outcomes_log.md', import.meta.url));
 const SHARED_SEED = '/work/shared/seeds/task_outcomes_log.md';

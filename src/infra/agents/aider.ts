@@ -3,8 +3,8 @@
  *
  * Why a pinned config: Aider reads `.aider.conf.yml` from the repo root/cwd/home and lets
  * it set almost any option (auto-commits, lint/test commands, history files, …). We write
- * our own config at `.git/devteam/aider.conf.yml` (inside .git: never committed, not part
- * of the agent's diff) on every run and pass it with `--config`. ConfigArgParse reads the
+ * our own config at `<runnerDir>/aider.conf.yml` (the runner's per-task directory, outside the
+ * working tree: never committed, not part of the agent's diff) on every run and pass it with `--config`. ConfigArgParse reads the
  * `--config` file before the default config files and skips keys already set, so every key
  * pinned there wins over the repository's config; argv flags win over everything.
  *
@@ -15,27 +15,26 @@
  * not argv flags) or endpoint variables such as OPENAI_API_BASE. We log a warning when such
  * files exist; use Aider only on trusted repositories or restrict the sandbox's egress.
  */
-import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../../domain/projectConfig.ts';
 import type { Sandbox } from '../sandbox/types.ts';
-import { attemptTimeoutMs, hostWorkspace, pickEnv, runAgentProgram, type AgentDeps } from './command.ts';
+import { attemptTimeoutMs, hostWorkspace, pickEnv, runAgentProgram, runnerDir, type AgentDeps } from './command.ts';
 import type { Agent, AgentRunArgs, AgentRunResult } from './types.ts';
 
 type AiderConfig = Extract<AgentConfig, { kind: 'aider' }>;
 
-/** Workspace-relative location of the runner's private files (inside .git: never committed). */
-export const DEVTEAM_DIR = '.git/devteam';
-export const AIDER_CONFIG_PATH = `${DEVTEAM_DIR}/aider.conf.yml`;
+/** The pinned config's file name inside the runner's per-task directory. */
+export const AIDER_CONFIG_FILE = 'aider.conf.yml';
 
 /** Repository files Aider reads on its own even with our flags (see the file comment). */
 const UNPINNABLE_FILES = ['.env', '.aider.conf.yml', '.aider.model.settings.yml', '.aider.model.metadata.json'];
 
 /** The argv of one Aider run (exported for tests and for documentation of what runs). */
-export function aiderArgv(workdir: string, promptPath: string, config: Pick<AiderConfig, 'model' | 'args'>): string[] {
+export function aiderArgv(workdir: string, promptPath: string, config: Pick<AiderConfig, 'model' | 'args'>, dir = '.devteam'): string[] {
   return [
     'aider',
-    '--config', path.posix.join(workdir, AIDER_CONFIG_PATH),
+    '--config', path.posix.join(workdir, dir, AIDER_CONFIG_FILE),
     '--message-file', path.posix.join(workdir, promptPath),
     '--yes-always',
     '--no-auto-commits',
@@ -52,9 +51,9 @@ export function aiderArgv(workdir: string, promptPath: string, config: Pick<Aide
 
 /**
  * The pinned config. Keys exist in Aider ≥ 0.60 (unknown keys make Aider refuse to start).
- * History files go to .git/devteam so they are never committed with the task's changes.
+ * History files go to the runner directory so they are never committed with the task's changes.
  */
-export function aiderConfigYaml(workdir: string): string {
+export function aiderConfigYaml(workdir: string, dir = '.devteam'): string {
   const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid YAML scalar
   return [
     '# Written by DevTeam Runner before every Aider run; edits are overwritten.',
@@ -68,8 +67,8 @@ export function aiderConfigYaml(workdir: string): string {
     'show-release-notes: false',
     'analytics-disable: true',
     'restore-chat-history: false',
-    `chat-history-file: ${q(path.posix.join(workdir, DEVTEAM_DIR, 'aider.chat.history.md'))}`,
-    `input-history-file: ${q(path.posix.join(workdir, DEVTEAM_DIR, 'aider.input.history'))}`,
+    `chat-history-file: ${q(path.posix.join(workdir, dir, 'aider.chat.history.md'))}`,
+    `input-history-file: ${q(path.posix.join(workdir, dir, 'aider.input.history'))}`,
     '',
   ].join('\n');
 }
@@ -94,36 +93,25 @@ export function createAiderAgent(config: AiderConfig, deps: AgentDeps): Agent {
   return {
     kind: 'aider',
     requiredTools: () => ['aider'],
+    ignoredPaths: () => ['.aider*'],
     async run(args: AgentRunArgs): Promise<AgentRunResult> {
       const ws = hostWorkspace(args);
-      await mkdir(path.join(ws, DEVTEAM_DIR), { recursive: true });
-      await writeFile(path.join(ws, AIDER_CONFIG_PATH), aiderConfigYaml(args.sandbox.workdir));
-      await excludeAiderFiles(ws);
-      const present = await presentFiles(ws, UNPINNABLE_FILES);
+      const dir = runnerDir(args);
+      await mkdir(path.join(ws, dir), { recursive: true });
+      await writeFile(path.join(ws, dir, AIDER_CONFIG_FILE), aiderConfigYaml(args.sandbox.workdir, dir));
+      const present = await presentFiles(path.join(ws, args.cwd ?? '.'), UNPINNABLE_FILES);
       if (present.length > 0) {
         log.warn({ files: present }, 'repository has Aider config/.env files that Aider reads despite the pinned config');
       }
 
       const env = pickEnv(config.envKeys, deps.env, log); // same env (PATH!) for the probe and the run
       const ver = await probeVersion(args.sandbox, env, args.signal);
-      const argv = aiderArgv(args.sandbox.workdir, args.promptPath, config);
+      const argv = aiderArgv(args.sandbox.workdir, args.promptPath, config, dir);
       log.info({ taskId: args.task.id, attempt: args.attempt, model: config.model ?? null, version: ver }, 'running aider');
       const exec = await runAgentProgram(args, argv, env, attemptTimeoutMs(args, config));
       return { exec, executor: { kind: 'aider', version: ver, model: config.model ?? null } };
     },
   };
-}
-
-/**
- * Aider creates `.aider*` files (tags cache, …) in the repo root. With `gitignore: false` it
- * no longer edits .gitignore (a change we would commit), so hide them via .git/info/exclude.
- */
-async function excludeAiderFiles(ws: string): Promise<void> {
-  const exclude = path.join(ws, '.git', 'info', 'exclude');
-  const current = await readFile(exclude, 'utf8').catch(() => '');
-  if (current.split('\n').includes('.aider*')) return;
-  await mkdir(path.dirname(exclude), { recursive: true });
-  await appendFile(exclude, `${current === '' || current.endsWith('\n') ? '' : '\n'}.aider*\n`);
 }
 
 async function presentFiles(dir: string, names: string[]): Promise<string[]> {

@@ -44,6 +44,11 @@ export function sandboxPath(args: Pick<AgentRunArgs, 'sandbox'>, rel: string): s
   return path.posix.join(args.sandbox.workdir, rel);
 }
 
+/** The runner's private per-task directory (workspace-relative); see AgentRunArgs.runnerDir. */
+export function runnerDir(args: Pick<AgentRunArgs, 'runnerDir'>): string {
+  return args.runnerDir ?? '.devteam';
+}
+
 /** Host path of the workspace: where the runner writes files the agent reads. */
 export function hostWorkspace(args: Pick<AgentRunArgs, 'sandbox' | 'workspaceDir'>): string {
   return args.workspaceDir ?? args.sandbox.workdir;
@@ -65,7 +70,7 @@ export async function runAgentProgram(
   env: Record<string, string>,
   timeoutMs: number | undefined,
 ): Promise<ExecResult> {
-  const exec = await args.sandbox.exec(argv, { env, timeoutMs, signal: args.signal, onLine: args.onLine });
+  const exec = await args.sandbox.exec(argv, { env, timeoutMs, cwd: args.cwd, signal: args.signal, onLine: args.onLine });
   if (exec.exitCode === 127) {
     const detail = exec.stderrTail.trim().split('\n').pop() ?? '';
     throw new AgentError(
@@ -102,7 +107,7 @@ export function createCommandAgent(config: CommandConfig, deps: AgentDeps): Agen
     async run(args): Promise<AgentRunResult> {
       const argv = renderTemplate(config.argv, {
         promptFile: sandboxPath(args, args.promptPath),
-        workdir: args.sandbox.workdir,
+        workdir: sandboxPath(args, args.cwd ?? '.'),
       });
       log.info({ taskId: args.task.id, attempt: args.attempt, program: argv[0] }, 'running command agent');
       const exec = await runAgentProgram(args, argv, pickEnv(config.envKeys, deps.env, log), attemptTimeoutMs(args, config));

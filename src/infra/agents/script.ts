@@ -2,17 +2,18 @@
  * The `script` agent: runs the task body's first fenced ```sh / ```bash / ```shell block.
  * Deterministic, no model — for mechanical tasks and for exercising the runner end to end.
  *
- * The script is written to `.git/devteam/task.sh` and run as `sh <file>` rather than
+ * The script is written to `<runnerDir>/task.sh` and run as `sh <file>` rather than
  * `sh -c <script>`, so a long script never hits argv size limits (and shows up in `ps` as
  * a short command line). It always runs under `sh`, including ```bash blocks.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../../domain/projectConfig.ts';
-import { attemptTimeoutMs, hostWorkspace, sandboxPath, type AgentDeps } from './command.ts';
+import { attemptTimeoutMs, hostWorkspace, runnerDir, sandboxPath, type AgentDeps } from './command.ts';
 import { AgentError, type Agent, type AgentRunResult } from './types.ts';
 
-export const SCRIPT_PATH = '.git/devteam/task.sh';
+/** The script's file name inside the runner's per-task directory. */
+export const SCRIPT_FILE = 'task.sh';
 const SCRIPT_LANGS = new Set(['sh', 'bash', 'shell']);
 
 /**
@@ -54,12 +55,14 @@ export function createScriptAgent(config: Extract<AgentConfig, { kind: 'script' 
           'no_script',
         );
       }
-      const file = path.join(hostWorkspace(args), SCRIPT_PATH);
+      const rel = path.posix.join(runnerDir(args), SCRIPT_FILE);
+      const file = path.join(hostWorkspace(args), rel);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, script, { mode: 0o644 });
       log.info({ taskId: args.task.id, attempt: args.attempt, scriptBytes: Buffer.byteLength(script) }, 'running task script');
-      const exec = await args.sandbox.exec(['sh', sandboxPath(args, SCRIPT_PATH)], {
+      const exec = await args.sandbox.exec(['sh', sandboxPath(args, rel)], {
         timeoutMs: attemptTimeoutMs(args, config),
+        cwd: args.cwd,
         signal: args.signal,
         onLine: args.onLine,
       });

@@ -6,11 +6,21 @@ import type { ExecResult, OutputStream, Sandbox } from '../sandbox/types.ts';
 
 export interface AgentRunArgs {
   sandbox: Sandbox;
-  /** Workspace-relative path of the prompt file the runner wrote (e.g. `.git/devteam/prompt.md`). */
+  /**
+   * The task's working tree, relative to the sandbox's workspace root (e.g. `tasks/1.2-add-login`):
+   * the agent's working directory. Default `.` (the root).
+   */
+  cwd?: string;
+  /**
+   * The runner's private directory for this task, relative to the workspace root, outside the
+   * working tree (never committed): the prompt file, aider's pinned config, the script agent's
+   * task.sh. Default `.devteam`.
+   */
+  runnerDir?: string;
+  /** Workspace-relative path of the prompt file the runner wrote (inside runnerDir). */
   promptPath: string;
   /**
-   * Host path of the workspace (where the runner wrote promptPath). Agents write their own
-   * files there (aider's pinned config, the script agent's task.sh). Defaults to
+   * Host path of the workspace root (where the runner wrote promptPath). Defaults to
    * sandbox.workdir, which is only right for the local sandbox — pass it for docker.
    */
   workspaceDir?: string;
@@ -31,6 +41,11 @@ export interface Agent {
   readonly kind: AgentConfig['kind'];
   /** Programs this agent needs inside the sandbox (checked by checkingTools). */
   requiredTools(): string[];
+  /**
+   * Paths the agent program itself creates in the working tree that are never part of the task's
+   * change (gitignore patterns, e.g. `.aider*`); the runner excludes them from every commit.
+   */
+  ignoredPaths?(): string[];
   run(args: AgentRunArgs): Promise<AgentRunResult>;
 }
 

@@ -43,26 +43,65 @@ export interface PublishResult {
   targetOid: string;
 }
 
+export type PublishOutcome = PublishResult & {
+  /** False when the remote kept an older attempt's task branch (never force-pushed over). */
+  taskBranchPushed: boolean;
+};
+
+/** A task's working tree. */
+export interface TaskTree {
+  /** Path relative to the workspace root (what the sandbox's `cwd` takes), e.g. `tasks/1.2-add-login`. */
+  worktree: string;
+  /** Host path of the same directory. */
+  dir: string;
+}
+
+/** What changed in a task's working tree relative to its branch head. */
+export interface TreeSummary {
+  changedFiles: string[];
+  /** One line per file (`A path | +3 -0`, `M path | +1 -1`, `D path`, binary marked) and a total line. */
+  diffstat: string;
+  /** Unified diff, capped (see patch.ts PATCH_CAP_BYTES). */
+  patch: string;
+}
+
+/** Which implementation a workspace uses (docs/architecture.md "Git engine"). */
+export type GitEngine = 'native' | 'isomorphic-git';
+
 export interface GitWorkspace {
-  readonly dir: string;
-  /** Clone if absent else fetch; check out the target branch. Never clones twice. */
+  readonly engine: GitEngine;
+  /**
+   * Host path of the project's workspace root: the sandbox's workspace (bind-mounted for
+   * docker). Task worktrees and the runner's per-task files live below it.
+   */
+  readonly root: string;
+  /** Fetch (clone the first time) the target branch and bring the local target up to it. Never clones twice. */
   sync(signal?: AbortSignal): Promise<{ headOid: string; cloned: boolean }>;
-  /** Fetch and return the remote target head oid (idle polling). */
+  /** The remote target head oid (idle polling; cheap). */
   remoteHead(signal?: AbortSignal): Promise<string>;
-  /** A file's text at the (fetched) target branch head, null if absent. Throws GitError(non_utf8) for binary/invalid text. */
+  /** A file's text at the local target head, null if absent. Throws GitError(non_utf8) for binary/invalid text. */
   readAtTarget(path: string): Promise<string | null>;
   /** Sorted paths of all files at the target head. */
   listFilesAtTarget(): Promise<string[]>;
-  /** Create or reset the task branch from the target head, clean working tree, check it out. */
-  prepareTaskBranch(taskBranch: string, signal?: AbortSignal): Promise<{ baseOid: string }>;
-  /** Summary of uncommitted working-tree changes vs HEAD. */
-  workingTreeSummary(): Promise<{ changedFiles: string[]; diffstat: string; patch: string }>;
-  /** Commit on the task branch, merge into target locally, commit the outcomes entry. Idempotent. */
-  integrate(args: IntegrateArgs): Promise<IntegrateResult>;
+  /** The worktree of a task branch (no I/O). */
+  taskTree(taskBranch: string): TaskTree;
+  /**
+   * Create or reset the task branch to the target head and give it a clean working tree
+   * (tracked changes reset, untracked and ignored files removed).
+   */
+  prepareTask(taskBranch: string, signal?: AbortSignal): Promise<TaskTree & { baseOid: string }>;
+  /** Uncommitted changes in the task's working tree relative to its branch head. */
+  workingTreeSummary(taskBranch: string): Promise<TreeSummary>;
+  /** Commit on the task branch, apply it onto the local target, commit the outcomes entry. Idempotent. */
+  integrate(args: IntegrateArgs, signal?: AbortSignal): Promise<IntegrateResult>;
   /** Push target + task branch; non-fast-forward → fetch, re-merge (idempotently), retry ≤ 2, never force. */
-  publish(args: IntegrateArgs): Promise<PublishResult>;
-  /** True when the remote target branch already contains this task's commit (trailer match). */
+  publish(args: IntegrateArgs, signal?: AbortSignal): Promise<PublishOutcome>;
+  /** True when the remote target branch already contains this task's outcome (trailer match). */
   isTaskOnRemote(taskId: string): Promise<boolean>;
+  /** Remove the task's worktree (its branch stays). Idempotent. */
+  removeTask(taskBranch: string): Promise<void>;
+  /** Paths (gitignore patterns) never committed in any task worktree, e.g. an agent's own files. Idempotent. */
+  setIgnored(patterns: string[]): Promise<void>;
 }
 
 export type GitErrorCode =
@@ -74,6 +113,8 @@ export type GitErrorCode =
   | 'branch_missing'
   | 'conflict'
   | 'non_fast_forward'
+  /** The remote refused a push for a reason other than non-fast-forward (hook, protection, permission). */
+  | 'rejected'
   | 'non_utf8'
   | 'git';
 

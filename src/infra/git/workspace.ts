@@ -1,5 +1,7 @@
 /**
- * GitWorkspace on isomorphic-git: the repository cache at <dataDir>/repos/<projectId>.
+ * GitWorkspace on isomorphic-git — the fallback engine when no native `git` (≥ 2.38) exists on the
+ * runner's machine. One checkout at <dataDir>/repos/<projectId>/checkout serves every task in turn
+ * (`taskTree` is always that checkout), so it runs one task at a time.
  *
  * Where "the target" lives: the LOCAL branch refs/heads/<branch>. `sync` brings it up to
  * the remote (fast-forward; kept when it holds unpublished integrations; merged when both
@@ -11,7 +13,7 @@
  */
 import fs from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from '../logger.ts';
 import { changedPaths, findTrailerCommit, hasTrailer, OUTCOME_TRAILER, TASK_TRAILER, withTrailer } from './history.ts';
@@ -24,8 +26,12 @@ import {
   type GitWorkspaceOptions,
   type IntegrateArgs,
   type IntegrateResult,
-  type PublishResult,
+  type PublishOutcome,
+  type TaskTree,
+  type TreeSummary,
 } from './types.ts';
+import { writeExcludeBlock } from './ignore.ts';
+import { assertBranchName, normalizeRepoPath as normalizePath } from './paths.ts';
 import { parseRepoUrl } from './urlPolicy.ts';
 import { cleanCheckout, stageAll } from './worktree.ts';
 
@@ -39,9 +45,10 @@ export interface GitWorkspaceTuning {
   maxPushRetries?: number;
 }
 
-export type PublishOutcome = PublishResult & { taskBranchPushed: boolean };
-
 export class IsoGitWorkspace implements GitWorkspace {
+  readonly engine = 'isomorphic-git' as const;
+  readonly root: string;
+  /** The one checkout (host path). */
   readonly dir: string;
   private readonly remote: Remote;
   private readonly log: Logger;
@@ -51,7 +58,8 @@ export class IsoGitWorkspace implements GitWorkspace {
     parseRepoUrl(o.url);
     if (!/^[A-Za-z0-9._-]+$/.test(o.projectId)) throw new GitError(`Invalid project id for a repo dir`, 'git');
     assertBranchName(o.branch);
-    this.dir = join(o.dataDir, 'repos', o.projectId);
+    this.root = join(o.dataDir, 'repos', o.projectId);
+    this.dir = join(this.root, 'checkout');
     this.target = `refs/heads/${o.branch}`;
     this.log = o.logger.child({ component: 'git', projectId: o.projectId, branch: o.branch });
     this.remote = new Remote({
@@ -73,9 +81,8 @@ export class IsoGitWorkspace implements GitWorkspace {
     } else {
       // Clone beside the final dir and rename: a crash never leaves a half clone in place.
       const tmp = `${this.dir}.clone-tmp`;
-      await rm(tmp, { recursive: true, force: true });
-      await rm(this.dir, { recursive: true, force: true });
-      await mkdir(dirname(this.dir), { recursive: true });
+      await rm(this.root, { recursive: true, force: true }); // also another engine's layout
+      await mkdir(this.root, { recursive: true });
       remoteOid = await this.remote.clone(tmp, signal);
       await rename(tmp, this.dir);
       cloned = true;
@@ -98,7 +105,19 @@ export class IsoGitWorkspace implements GitWorkspace {
     return (await git.listFiles({ fs, dir: this.dir, ref: await this.targetOid() })).sort();
   }
 
-  async prepareTaskBranch(taskBranch: string, signal?: AbortSignal): Promise<{ baseOid: string }> {
+  taskTree(): TaskTree {
+    return { worktree: 'checkout', dir: this.dir };
+  }
+
+  async removeTask(): Promise<void> {
+    // The one checkout is reused by the next task.
+  }
+
+  async setIgnored(patterns: string[]): Promise<void> {
+    await writeExcludeBlock(join(this.dir, '.git', 'info', 'exclude'), patterns);
+  }
+
+  async prepareTask(taskBranch: string, signal?: AbortSignal): Promise<TaskTree & { baseOid: string }> {
     assertBranchName(taskBranch);
     if (taskBranch === this.o.branch) throw new GitError('Task branch must differ from the target branch', 'git');
     signal?.throwIfAborted();
@@ -106,14 +125,14 @@ export class IsoGitWorkspace implements GitWorkspace {
     await git.writeRef({ fs, dir: this.dir, ref: `refs/heads/${taskBranch}`, value: baseOid, force: true });
     await cleanCheckout(this.dir, taskBranch, {});
     this.log.info({ taskBranch, baseOid }, 'task branch prepared');
-    return { baseOid };
+    return { ...this.taskTree(), baseOid };
   }
 
-  workingTreeSummary(): Promise<{ changedFiles: string[]; diffstat: string; patch: string }> {
+  workingTreeSummary(): Promise<TreeSummary> {
     return summarize(this.dir, {});
   }
 
-  async integrate(a: IntegrateArgs): Promise<IntegrateResult> {
+  async integrate(a: IntegrateArgs, _signal?: AbortSignal): Promise<IntegrateResult> {
     const cache = {};
     const outcomesPath = normalizePath(a.outcomesPath);
     assertBranchName(a.taskBranch);
@@ -272,21 +291,4 @@ export class IsoGitWorkspace implements GitWorkspace {
     const { commit } = await git.readCommit({ fs, dir: this.dir, oid, cache });
     return changedPaths(this.dir, commit.parent[0] ?? null, oid, cache);
   }
-}
-
-/** Repo-relative POSIX path without `.`/`..` escapes. */
-function normalizePath(p: string): string {
-  const n = posix.normalize(p.replace(/\\/g, '/')).replace(/^(\.\/)+/, '');
-  if (!n || n === '.' || n.startsWith('/') || n.startsWith('../') || n === '..' || n.split('/')[0] === '.git') {
-    throw new GitError(`Invalid repository path: ${p}`, 'git');
-  }
-  return n;
-}
-
-function assertBranchName(name: string): void {
-  const ok =
-    /^[A-Za-z0-9._/-]+$/.test(name) &&
-    !name.startsWith('-') && !name.startsWith('/') && !name.endsWith('/') && !name.endsWith('.lock') &&
-    !name.includes('..') && !name.includes('//') && !name.endsWith('.');
-  if (!ok) throw new GitError(`Invalid branch name: ${name}`, 'git');
 }

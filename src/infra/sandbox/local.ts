@@ -6,7 +6,7 @@
  * Every exec leads its own process group (`detached: true`), so timeouts, aborts and
  * remove() can kill the whole tree a command started, not just its first process.
  * The group ids of running commands are recorded as files in a pid directory
- * (default `<workspaceDir>/.git/devteam/pids`, or `pidDir`), so that when a runner is
+ * (default `<workspaceDir>/runner/pids`, or `pidDir`), so that when a runner is
  * kill -9'd, the next incarnation's ensure() kills the groups it left behind.
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { createLineSplitter, DEFAULT_TAIL_BYTES, TailBuffer } from './lines.ts';
 import { SandboxError, type ExecOptions, type ExecResult, type Sandbox, type SandboxFactoryOptions } from './types.ts';
 
 export interface LocalSandboxOptions extends SandboxFactoryOptions {
-  /** Where running process-group ids are recorded (default `<workspaceDir>/.git/devteam/pids`). */
+  /** Where running process-group ids are recorded (default `<workspaceDir>/runner/pids`). */
   pidDir?: string;
   /** Grace between SIGTERM and SIGKILL when a timeout/abort kills a group (default 2000 ms). */
   killGraceMs?: number;
@@ -45,7 +45,7 @@ interface PidRecord {
 
 export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
   const workdir = path.resolve(opts.workspaceDir);
-  const pidDir = path.resolve(opts.pidDir ?? path.join(workdir, '.git', 'devteam', 'pids'));
+  const pidDir = path.resolve(opts.pidDir ?? path.join(workdir, 'runner', 'pids'));
   const grace = opts.killGraceMs ?? 2000;
   const log: Logger = opts.logger.child({ sandbox: 'local', projectId: opts.projectId });
   const mine = new Set<number>();

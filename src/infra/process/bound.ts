@@ -1,0 +1,78 @@
+/**
+ * Processes that never outlive the runner that started them.
+ *
+ * A runner can die by SIGKILL at any moment; whatever it started must die with it, or a restarted
+ * step would run next to its own orphan (a task's change applied twice). Two levels:
+ *
+ *  - `bindToRunnerLife(file, args)`: the child gets the parent-death signal SIGKILL
+ *    (`setpriv --pdeathsig KILL`, util-linux setpriv(1); prctl(2) PR_SET_PDEATHSIG). Enough for
+ *    programs that do not daemonize (git).
+ *  - `containToRunnerLife(file, args)`: additionally runs the program as the init of a new PID
+ *    namespace (`unshare --pid --fork --kill-child=SIGKILL`, util-linux unshare(1)); when the
+ *    runner dies, setpriv's pdeathsig kills unshare, unshare's --kill-child kills the namespace's
+ *    init, and the kernel kills every process left in the namespace (pid_namespaces(7)) — also
+ *    the ones a script moved to another process group or session (`setsid`, `nohup … &`). Needs
+ *    root or unprivileged user namespaces (then `--map-current-user`); probed once.
+ *
+ * When a wrapper is unavailable (no util-linux, namespaces forbidden) the program runs unwrapped
+ * and the caller's other defences apply (process-group kill, the env-marker sweep of
+ * ./sweep.ts before a step runs again). `containment()` says which level is in force.
+ */
+import { spawnSync } from 'node:child_process';
+
+export type Containment = 'pid-namespace' | 'pdeathsig' | 'none';
+
+interface Probe {
+  pdeathsig: boolean;
+  unshare: string[] | null;
+}
+
+let probed: Probe | null = null;
+
+function ok(cmd: string, args: string[]): boolean {
+  try {
+    const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
+    return r.status === 0;
+  } catch {
+    return false;
+  }
+}
+
+function probe(): Probe {
+  if (probed) return probed;
+  if (process.env.DEVTEAM_PROCESS_CONTAINMENT === 'none' || process.platform !== 'linux') return (probed = { pdeathsig: false, unshare: null });
+  const pdeathsig = ok('setpriv', ['--pdeathsig', 'KILL', '--', 'true']);
+  let unshare: string[] | null = null;
+  if (process.env.DEVTEAM_PROCESS_CONTAINMENT !== 'pdeathsig') {
+    const base = ['--pid', '--fork', '--kill-child=SIGKILL'];
+    for (const extra of process.getuid?.() === 0 ? [[], ['--map-current-user']] : [['--map-current-user'], ['--map-root-user']]) {
+      if (ok('unshare', [...extra, ...base, '--', 'true'])) {
+        unshare = [...extra, ...base];
+        break;
+      }
+    }
+  }
+  return (probed = { pdeathsig, unshare });
+}
+
+/** What `containToRunnerLife` provides on this machine. */
+export function containment(): Containment {
+  const p = probe();
+  return p.unshare && p.pdeathsig ? 'pid-namespace' : p.pdeathsig ? 'pdeathsig' : 'none';
+}
+
+/** `[file, args]` for spawn: the child dies with the runner (pdeathsig) when setpriv is there. */
+export function bindToRunnerLife(file: string, args: string[]): [string, string[]] {
+  return probe().pdeathsig ? ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, args];
+}
+
+/**
+ * `[file, args]` for spawn: the program and every process it ever starts die with the runner
+ * (see the module comment). Exit codes pass through (127 when `file` is not found).
+ */
+export function containToRunnerLife(file: string, args: string[]): [string, string[]] {
+  const p = probe();
+  if (!p.pdeathsig) return [file, args];
+  if (!p.unshare) return bindToRunnerLife(file, args);
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', ...p.unshare, '--', file, ...args]];
+}
