@@ -10,8 +10,11 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
 import { COMPOUND_PADDING, floatingHistory, HISTORY_SIZE, levelFromElk, levelToElk, type LevelChoice, type LevelLayout, type LevelOptions } from './chart/elkModel.ts';
+import { METRICS } from './chart/metrics.ts';
 import { ringOrder } from './chart/order.ts';
+import { consolidate } from './chart/consolidate.ts';
 import type { ChartGraph, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
+import { buildGraph } from './graph.ts';
 
 export type { Box, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
 export { leafSize } from './chart/elkModel.ts';
@@ -20,11 +23,16 @@ export { leafSize } from './chart/elkModel.ts';
 export const TARGET_BOX = { width: 900, height: 520 } as const;
 
 /** The per-level options the search tries (each in definition order and, for a loop, ring order). */
-export const LEVEL_CHOICES: LevelOptions[] = [
-  { 'elk.direction': 'DOWN' },
-  { 'elk.direction': 'RIGHT' },
+export const LEVEL_CHOICES: LevelOptions[] = [{ 'elk.direction': 'DOWN' }, { 'elk.direction': 'RIGHT' }];
+
+/** Tried too when the chart does not fit legibly without them (slow: elkjs' wrapping is costly). */
+export const WRAPPING_CHOICES: LevelOptions[] = [
   { 'elk.direction': 'RIGHT', 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.6' },
+  { 'elk.direction': 'DOWN', 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.2' },
 ];
+
+/** The smallest scale at which the smallest text (edge labels) is still 11 px on screen. */
+export const MIN_SCALE = 11 / METRICS.edgeFont;
 
 /** How many shapes each level keeps for its parent to choose from. */
 const KEEP = 4;
@@ -57,11 +65,11 @@ function combos(fronts: Array<[string, LevelLayout[]]>): Array<Map<string, Level
 }
 
 /** The candidate shapes of one level (its compound children's shapes chosen recursively). */
-async function shapes(graph: ChartGraph, level: string): Promise<LevelLayout[]> {
+async function shapes(graph: ChartGraph, level: string, choices: LevelOptions[]): Promise<LevelLayout[]> {
   elk ??= new (ELK as unknown as new () => Elk)();
   const children = graph.nodes.filter((n) => n.kind !== 'root' && (n.parent ?? '') === level);
   const fronts: Array<[string, LevelLayout[]]> = [];
-  for (const c of children.filter((n) => n.kind === 'compound')) fronts.push([c.id, await shapes(graph, c.id)]);
+  for (const c of children.filter((n) => n.kind === 'compound')) fronts.push([c.id, await shapes(graph, c.id, choices)]);
   const ring = ringOrder(children.map((c) => c.id), graph.edges);
   const orders = ring ? [children, ring.map((id) => children.find((c) => c.id === id)!)] : [children];
   // Beside compound children, the leaves may stack in one column (a level of small states).
@@ -69,7 +77,7 @@ async function shapes(graph: ChartGraph, level: string): Promise<LevelLayout[]> 
   const groups = fronts.length && leaves.length >= 2 ? [null, new Set(leaves)] : [null];
   const out: LevelLayout[] = [];
   for (const inner of combos(fronts)) {
-    for (const options of LEVEL_CHOICES) {
+    for (const options of choices) {
       for (const ordered of orders) {
         for (const group of groups) {
           const choice: LevelChoice = { options, group };
@@ -117,10 +125,20 @@ function compose(graph: ChartGraph, root: LevelLayout): LaidOutChart {
 
 /** Lay the consolidated chart out to fit `box` (default: the dashboard's panel) as large as it can. */
 export async function layoutGraph(graph: ChartGraph, box: { width: number; height: number } = TARGET_BOX): Promise<LaidOutChart> {
-  const all = await shapes(graph, '');
   const score = (l: LevelLayout) => fitScale(l, box);
+  let all = await shapes(graph, '', LEVEL_CHOICES);
+  if (Math.max(...all.map(score)) < MIN_SCALE) all = [...all, ...(await shapes(graph, '', [...LEVEL_CHOICES, ...WRAPPING_CHOICES]))];
   const top = Math.max(...all.map(score));
   // Among the shapes within 3 % of the best fit, the one with the shortest edges reads best.
   const best = all.filter((l) => score(l) >= top * 0.97).sort((a, b) => edgeLength(a) - edgeLength(b))[0]!;
   return compose(graph, best);
+}
+
+/**
+ * The dashboard's statechart for a machine (default: the project machine): its graph read from
+ * the definition, consolidated and laid out. The build (scripts/chart-layout.ts) and the tests
+ * call this same function.
+ */
+export async function layoutMachine(root?: Parameters<typeof buildGraph>[0]): Promise<LaidOutChart> {
+  return layoutGraph(consolidate(buildGraph(root)));
 }

@@ -77,7 +77,7 @@ export function renderSvg(chart: LaidOutChart): string {
   const compounds = chart.nodes.filter((n) => n.kind === 'compound').map(nodeSvg).join('');
   const leaves = chart.nodes.filter((n) => n.kind !== 'compound').map(nodeSvg).join('');
   const edges = chart.edges.map(edgeSvg).join('');
-  const marker = (id: string) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"/></marker>`;
+  const marker = (id: string) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"/></marker>`;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" class="statechart" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="Project statechart">` +
     `<defs>${marker('sc-arrow')}${marker('sc-arrow-group')}</defs><g class="sc-compounds">${compounds}</g><g class="sc-leaves">${leaves}</g><g class="sc-edges">${edges}</g></svg>`

@@ -181,7 +181,7 @@ export function consolidate(graph: StateGraph): ChartGraph {
     const pair = `${source}\n${target}`;
     const have = pairs.get(pair);
     if (!have) {
-      const edge: ChartEdge = { id: `e${edges.length}`, source, target, role, labels: [], keys: [], members: [], note: null };
+      const edge: ChartEdge = { id: `e${edges.length}`, source, target, role, labels: [], keys: [], members: [], note: null, groups: [] };
       pairs.set(pair, { edge, cuts: [], extra: [] });
       edges.push(edge);
     }
@@ -198,6 +198,7 @@ export function consolidate(graph: StateGraph): ChartGraph {
     const s = outerFor(g.source, g.target);
     const t = outerFor(g.target, g.source);
     add(s, t, g.role, g.members, [], [g.label], g.note);
+    pairs.get(`${s}\n${t}`)!.edge.groups.push({ role: g.role as 'lifted' | 'fanout', label: g.label, members: g.members });
   }
   for (const m of left) {
     const s = outerFor(m.source, m.target);

@@ -39,8 +39,17 @@ export interface ChartEdge {
   /** Stream event keys of all members. */
   keys: string[];
   members: EdgeMember[];
-  /** For a consolidated edge: what it stands for, in a sentence (legend and tooltip). */
+  /** For a consolidated edge: what it stands for, in a sentence (tooltip). */
   note: string | null;
+  /** The lifts and fan-outs this edge draws (the legend explains each). */
+  groups: EdgeGroup[];
+}
+
+/** One lift or fan-out (consolidate.ts): its label and the transitions it stands for. */
+export interface EdgeGroup {
+  role: 'lifted' | 'fanout';
+  label: string;
+  members: EdgeMember[];
 }
 
 /** The consolidated graph: the machine's state nodes, and the edges as drawn. */
