@@ -62,6 +62,8 @@ await esbuild.build({
   logLevel: 'warning',
 });
 await copyFile(join(root, 'src/web/index.html'), join(outdir, 'index.html'));
+// The embedded layout, for inspection (and for the test that checks it is the current machine's).
+await writeFile(join(outdir, 'statechart.json'), JSON.stringify(chart) + '\n');
 const bytes = Object.entries(result.metafile.outputs).reduce((n, [file, o]) => (file.endsWith('.js') ? n + o.bytes : n), 0);
 await writeFile(join(outdir, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), ms: Date.now() - started, bytes }, null, 2) + '\n');
 process.stdout.write(`dashboard built in ${Date.now() - started} ms → ${outdir} (app.js ${Math.round(bytes / 1024)} KiB)\n`);
