@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds the dashboard: src/web/main.ts → dist/web/assets/app.js (+ app.css from
- * src/web/styles.css) and dist/web/index.html. Everything is bundled (no CDN).
+ * src/web/styles.css) and dist/web/index.html. Everything is bundled (no CDN). The statechart is
+ * laid out here, in Node, from the current machine definition (scripts/chart-layout.ts, elkjs)
+ * and embedded as the module `devteam:statechart`; elkjs itself never enters the bundle.
  *
  *   node scripts/build-web.mjs [--outdir dist/web] [--dev]
  *
@@ -13,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(root, 'dist/web') }, dev: { type: 'boolean', default: false } } });
@@ -22,6 +25,19 @@ const nodePaths = (process.env.NODE_PATH ?? '').split(':').filter(Boolean);
 
 await mkdir(assets, { recursive: true });
 const started = Date.now();
+const { chartLayout } = await tsImport('./chart-layout.ts', import.meta.url);
+const { chart, summary } = await chartLayout();
+process.stdout.write(`${summary}\n`);
+
+/** `devteam:statechart` → the chart laid out above; elkjs → an error (it is build-time only). */
+const statechart = {
+  name: 'statechart',
+  setup(build) {
+    build.onResolve({ filter: /^devteam:statechart$/ }, (a) => ({ path: a.path, namespace: 'statechart' }));
+    build.onLoad({ filter: /.*/, namespace: 'statechart' }, () => ({ contents: JSON.stringify(chart), loader: 'json' }));
+    build.onResolve({ filter: /^elkjs(\/|$)/ }, (a) => ({ errors: [{ text: `${a.importer} imports elkjs: the statechart is laid out at build time, elkjs must stay out of the browser bundle` }] }));
+  },
+};
 const result = await esbuild.build({
   entryPoints: [join(root, 'src/web/main.ts')],
   outfile: join(assets, 'app.js'),
@@ -33,8 +49,7 @@ const result = await esbuild.build({
   sourcemap: values.dev ? 'inline' : 'linked',
   legalComments: 'linked',
   nodePaths,
-  // elkjs' bundled build mentions a Node-only fallback it never takes in the browser.
-  external: ['web-worker'],
+  plugins: [statechart],
   define: { 'process.env.NODE_ENV': values.dev ? '"development"' : '"production"' },
   metafile: true,
   logLevel: 'warning',
@@ -47,6 +62,8 @@ await esbuild.build({
   logLevel: 'warning',
 });
 await copyFile(join(root, 'src/web/index.html'), join(outdir, 'index.html'));
+// The embedded layout, for inspection (and for the test that checks it is the current machine's).
+await writeFile(join(outdir, 'statechart.json'), JSON.stringify(chart) + '\n');
 const bytes = Object.entries(result.metafile.outputs).reduce((n, [file, o]) => (file.endsWith('.js') ? n + o.bytes : n), 0);
 await writeFile(join(outdir, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), ms: Date.now() - started, bytes }, null, 2) + '\n');
 process.stdout.write(`dashboard built in ${Date.now() - started} ms → ${outdir} (app.js ${Math.round(bytes / 1024)} KiB)\n`);

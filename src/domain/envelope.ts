@@ -4,7 +4,7 @@
  * serializes each once for all subscribers); these schemas are the documented contract that
  * clients and tests validate against, and the client-message schemas guard the inbound side.
  */
-import { z } from 'zod';
+import * as z from 'zod'; // the namespace form lets the dashboard bundle drop the parts of zod it does not use
 import { statusSchema } from './status.ts';
 
 /** Same rule as the REST API's projectId. */

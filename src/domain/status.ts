@@ -1,7 +1,7 @@
 /**
  * The status projection: the one shape REST, the WebSocket stream and the UI show for a project.
  */
-import { z } from 'zod';
+import * as z from 'zod'; // the namespace form lets the dashboard bundle drop the parts of zod it does not use
 
 export const PROJECT_STATES = [
   'initializing',

@@ -32,6 +32,19 @@ export interface GraphEdge {
   guards: string[];
   /** Event keys as the stream reports them (`PAUSE`, `done.executing`, `error.syncingRepo`). */
   keys: string[];
+  /** One entry per merged transition, in definition order (what the chart's consolidation reads). */
+  events: GraphEvent[];
+}
+
+/** One transition of a merged edge. */
+export interface GraphEvent {
+  /** As on the diagram: `PAUSE`, `done.runAgent`, `error.syncRepo`. */
+  label: string;
+  /** As the stream reports it: `PAUSE`, `done.executing`. */
+  key: string;
+  guard: string | null;
+  /** Unguarded, but listed after guarded alternatives for the same event: taken when none of them holds. */
+  fallback: boolean;
 }
 
 export interface StateGraph {
@@ -40,7 +53,7 @@ export interface StateGraph {
 }
 
 /** Minimal structural view of an XState StateNode (what the walk reads). */
-interface StateNodeLike {
+export interface StateNodeLike {
   path: string[];
   type: string;
   history?: unknown;
@@ -79,6 +92,7 @@ function eventLabel(node: StateNodeLike, eventType: string): string {
   return `${m[1]}.${inv ? srcName(inv.src) : m[2]}`;
 }
 
+/** A state's node id: its dotted path from the root. */
 export const nodeId = (path: string[]) => path.join('.');
 
 /** Build the graph of any machine root (defaults to the project machine). */
@@ -93,17 +107,18 @@ export function buildGraph(root: StateNodeLike = projectMachine.root as unknown 
     const initial = n.initial?.target?.[0] ? nodeId(n.initial.target[0].path) : null;
     nodes.push({ id, parent, label, kind, invokes: n.invoke[0] ? srcName(n.invoke[0].src) : null, initial });
     for (const [eventType, list] of n.transitions) {
-      for (const t of list) {
+      for (const [i, t] of list.entries()) {
         for (const target of t.target ?? []) {
           const to = nodeId(target.path);
           const key = `${id}->${to}`;
           const g = guardName(t.guard);
           const label = eventLabel(n, eventType);
-          const e = edges.get(key) ?? { id: `e${edges.size}`, source: id, target: to, labels: [], guards: [], keys: [] };
+          const e = edges.get(key) ?? { id: `e${edges.size}`, source: id, target: to, labels: [], guards: [], keys: [], events: [] };
           if (!e.labels.includes(label)) e.labels.push(label);
           if (g) e.guards.push(`${label} [${g}]`);
           const k = streamEventKey(eventType);
           if (!e.keys.includes(k)) e.keys.push(k);
+          e.events.push({ label, key: k, guard: g, fallback: !g && list.slice(0, i).some((p) => !!p.guard) });
           edges.set(key, e);
         }
       }
@@ -122,18 +137,23 @@ export function selfAndAncestors(id: string): string[] {
   return out;
 }
 
+/** Names of the machine's top-level states (read from the definition once). */
+let topLevelStates: ReadonlySet<string> | null = null;
+const topLevel = () => (topLevelStates ??= new Set(Object.keys((projectMachine.root as unknown as StateNodeLike).states)));
+
 /**
- * The diagram node for a status: states inside `active` map to `active.<substate ?? state>`,
- * the others (paused, halted, stopping, stopped) to themselves.
+ * The diagram node for a status. The status projection (src/machines/status.ts) reports a
+ * top-level state by its own name (paused, halted, stopping, stopped, and any added later) and a
+ * state inside `active` by its name plus its path below `active` in `substate`.
  */
 export function nodeForStatus(s: { state: string; substate: string | null }): string {
-  if (['paused', 'halted', 'stopping', 'stopped'].includes(s.state)) return s.state;
+  if (topLevel().has(s.state)) return s.state;
   return `active.${s.substate ?? s.state}`;
 }
 
-/** For paused: the node it resumes into (`active.<substate>`), else null. */
+/** For a top-level state that carries a substate (paused): the node it resumes into, else null. */
 export function resumeNodeForStatus(s: { state: string; substate: string | null }): string | null {
-  return s.state === 'paused' && s.substate ? `active.${s.substate}` : null;
+  return topLevel().has(s.state) && s.substate ? `active.${s.substate}` : null;
 }
 
 /**

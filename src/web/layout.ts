@@ -1,131 +1,144 @@
 /**
- * Lays the state graph out with elkjs (layered, compound nodes laid out with their children in
- * one pass) and returns absolute coordinates for every node box, edge polyline and edge label.
- * DOM-free: the bundled elkjs runs in Node and in the browser.
+ * Build-time layout of the consolidated statechart with elkjs. Each level (the inside of a
+ * compound state, and the root) is a flat graph laid out on its own; its direction and wrapping
+ * are chosen by a small search, bottom-up: every level keeps its few best shapes (no other is both
+ * narrower and lower), and the root picks the combination that fits the dashboard's chart panel
+ * (TARGET_BOX) at the largest scale, so the chart stays legible at its default zoom as the machine
+ * grows. Runs in Node only — scripts/chart-layout.ts calls it while the dashboard is built and
+ * the result is embedded in the bundle, so the browser never loads elkjs.
  */
 import ELK from 'elkjs/lib/elk.bundled.js';
-import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
-import type { GraphEdge, GraphNode, NodeKind, StateGraph } from './graph.ts';
+import type { ElkNode } from 'elkjs/lib/elk-api.js';
+import { COMPOUND_PADDING, floatingHistory, HISTORY_SIZE, levelFromElk, levelToElk, type LevelChoice, type LevelLayout, type LevelOptions } from './chart/elkModel.ts';
+import { METRICS } from './chart/metrics.ts';
+import { ringOrder } from './chart/order.ts';
+import { consolidate } from './chart/consolidate.ts';
+import type { ChartGraph, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
+import { buildGraph } from './graph.ts';
 
-export interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
+export type { Box, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
+export { leafSize } from './chart/elkModel.ts';
+
+/** The chart panel's drawing area at 1280×720 (CSS px): what the layout is fitted to. */
+export const TARGET_BOX = { width: 900, height: 520 } as const;
+
+/** The per-level options the search tries (each in definition order and, for a loop, ring order). */
+export const LEVEL_CHOICES: LevelOptions[] = [{ 'elk.direction': 'DOWN' }, { 'elk.direction': 'RIGHT' }];
+
+/** Tried too when the chart does not fit legibly without them (slow: elkjs' wrapping is costly). */
+export const WRAPPING_CHOICES: LevelOptions[] = [
+  { 'elk.direction': 'RIGHT', 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.6' },
+  { 'elk.direction': 'DOWN', 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.2' },
+];
+
+/** The smallest scale at which the smallest text (edge labels) is still 11 px on screen. */
+export const MIN_SCALE = 11 / METRICS.edgeFont;
+
+/** How many shapes each level keeps for its parent to choose from. */
+const KEEP = 4;
+
+type Elk = { layout(graph: ElkNode): Promise<ElkNode> };
+let elk: Elk | null = null;
+
+/** The scale at which a chart of this size fits `box` (< 1: it has to shrink). */
+export const fitScale = (chart: { width: number; height: number }, box: { width: number; height: number } = TARGET_BOX) =>
+  Math.min(box.width / chart.width, box.height / chart.height);
+
+const edgeLength = (l: LevelLayout): number =>
+  [...l.edges.values()].reduce((n, e) => n + e.points.slice(1).reduce((m, p, i) => m + Math.abs(p[0] - e.points[i]![0]) + Math.abs(p[1] - e.points[i]![1]), 0), 0) +
+  [...l.inner.values()].reduce((n, c) => n + edgeLength(c), 0);
+
+/** Shapes no other shape beats in both width and height, the smallest areas first, at most KEEP. */
+function front(shapes: LevelLayout[]): LevelLayout[] {
+  const keep = shapes.filter((a) => !shapes.some((b) => b !== a && b.width <= a.width && b.height <= a.height && (b.width < a.width || b.height < a.height)));
+  const unique = keep.filter((a, i) => keep.findIndex((b) => b.width === a.width && b.height === a.height) === i);
+  return unique.sort((a, b) => a.width * a.height - b.width * b.height).slice(0, KEEP);
 }
 
-export interface LaidOutNode extends Box {
-  id: string;
-  label: string;
-  kind: NodeKind;
-  invokes: string | null;
-  initial: boolean;
+/** Every way to pick one shape per compound child (capped: large products keep each child's best). */
+function combos(fronts: Array<[string, LevelLayout[]]>): Array<Map<string, LevelLayout>> {
+  const product = fronts.reduce((n, [, f]) => n * f.length, 1);
+  const lists = product > 32 ? fronts.map(([id, f]) => [id, f.slice(0, 1)] as [string, LevelLayout[]]) : fronts;
+  let out: Array<Map<string, LevelLayout>> = [new Map()];
+  for (const [id, f] of lists) out = out.flatMap((m) => f.map((l) => new Map(m).set(id, l)));
+  return out;
 }
 
-export interface LaidOutEdge extends GraphEdge {
-  points: Array<[number, number]>;
-  label: Box | null;
+/** The candidate shapes of one level (its compound children's shapes chosen recursively). */
+async function shapes(graph: ChartGraph, level: string, choices: LevelOptions[]): Promise<LevelLayout[]> {
+  elk ??= new (ELK as unknown as new () => Elk)();
+  const children = graph.nodes.filter((n) => n.kind !== 'root' && (n.parent ?? '') === level);
+  const fronts: Array<[string, LevelLayout[]]> = [];
+  for (const c of children.filter((n) => n.kind === 'compound')) fronts.push([c.id, await shapes(graph, c.id, choices)]);
+  const ring = ringOrder(children.map((c) => c.id), graph.edges);
+  const orders = ring ? [children, ring.map((id) => children.find((c) => c.id === id)!)] : [children];
+  // Beside compound children, the leaves may stack in one column (a level of small states).
+  const leaves = children.filter((c) => c.kind !== 'compound' && c.kind !== 'history').map((c) => c.id);
+  const groups = fronts.length && leaves.length >= 2 ? [null, new Set(leaves)] : [null];
+  const out: LevelLayout[] = [];
+  for (const inner of combos(fronts)) {
+    for (const options of choices) {
+      for (const ordered of orders) {
+        for (const group of groups) {
+          const choice: LevelChoice = { options, group };
+          const laid = await elk.layout(levelToElk(level, ordered, graph.edges, inner, choice));
+          out.push(levelFromElk(laid, inner, { ...options, order: ordered === children ? 'definition' : 'ring', group: group ? 'leaves' : 'none' }));
+        }
+      }
+    }
+  }
+  return level ? front(out) : out;
 }
 
-export interface LaidOutChart {
-  width: number;
-  height: number;
-  nodes: LaidOutNode[];
-  edges: LaidOutEdge[];
-}
-
-/** Text metrics used for sizing (the SVG uses the same font sizes). */
-export const METRICS = { stateFont: 13, invokeFont: 10, edgeFont: 10, charW: 0.6, lineH: 12 } as const;
-
-const textW = (s: string, font: number) => Math.ceil(s.length * font * METRICS.charW);
-
-function atomicSize(n: GraphNode): { width: number; height: number } {
-  if (n.kind === 'history') return { width: 30, height: 30 };
-  const w = Math.max(textW(n.label, METRICS.stateFont), n.invokes ? textW(`⟳ ${n.invokes}`, METRICS.invokeFont) : 0);
-  return { width: Math.max(86, w + 24), height: n.invokes ? 44 : 34 };
-}
-
-const ROOT_OPTIONS: Record<string, string> = {
-  'elk.algorithm': 'layered',
-  'elk.direction': 'DOWN',
-  'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-  'elk.json.edgeCoords': 'ROOT',
-  'elk.json.shapeCoords': 'ROOT',
-  'elk.edgeRouting': 'ORTHOGONAL',
-  'elk.spacing.nodeNode': '18',
-  'elk.layered.spacing.nodeNodeBetweenLayers': '24',
-  'elk.spacing.edgeLabel': '2',
-  'elk.spacing.edgeEdge': '5',
-  'elk.layered.spacing.edgeEdgeBetweenLayers': '5',
-  'elk.layered.spacing.edgeNodeBetweenLayers': '14',
-  'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
-  'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
-  'elk.edgeLabels.inline': 'false',
-  'elk.layered.cycleBreaking.strategy': 'GREEDY',
-  'elk.padding': '[top=12,left=12,bottom=12,right=12]',
-};
-const COMPOUND_OPTIONS: Record<string, string> = {
-  'elk.padding': '[top=34,left=16,bottom=16,right=16]',
-};
-
-let elk: { layout(graph: ElkNode): Promise<ElkNode> } | null = null;
-
-export async function layoutGraph(graph: StateGraph, options: Record<string, string> = {}): Promise<LaidOutChart> {
-  elk ??= new (ELK as unknown as new () => { layout(graph: ElkNode): Promise<ElkNode> })();
+/** Absolute coordinates: each compound's inside moved to where its box was placed. */
+function compose(graph: ChartGraph, root: LevelLayout): LaidOutChart {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const initials = new Set(graph.nodes.map((n) => n.initial).filter((x): x is string => !!x));
-  const elkNodes = new Map<string, ElkNode>();
-  const root: ElkNode = { id: '__root', layoutOptions: { ...ROOT_OPTIONS, ...options }, children: [], edges: [] };
-  for (const n of graph.nodes) {
-    if (n.kind === 'root') continue;
-    const en: ElkNode = n.kind === 'compound' ? { id: n.id, layoutOptions: COMPOUND_OPTIONS, children: [] } : { id: n.id, ...atomicSize(n) };
-    elkNodes.set(n.id, en);
-    const parent = n.parent ? elkNodes.get(n.parent) : undefined;
-    (parent ?? root).children!.push(en);
-  }
-  root.edges = graph.edges.map(
-    (e): ElkExtendedEdge => ({
-      id: e.id,
-      sources: [e.source],
-      targets: [e.target],
-      // The happy path (invoke completions) should point along the layout direction.
-      layoutOptions: { 'elk.layered.priority.direction': e.keys.some((k) => k.startsWith('done.')) ? '10' : '0' },
-      labels: [
-        {
-          text: e.labels.join('\n'),
-          width: Math.max(...e.labels.map((l) => textW(l, METRICS.edgeFont))) + 6,
-          height: e.labels.length * METRICS.lineH + 2,
-        },
-      ],
-    }),
-  );
-  const out = await elk.layout(root);
+  const drawn = new Map(graph.edges.map((e) => [e.id, e]));
   const nodes: LaidOutNode[] = [];
-  const walk = (en: ElkNode) => {
-    for (const c of en.children ?? []) {
-      const g = byId.get(c.id)!;
-      nodes.push({ id: c.id, label: g.label, kind: g.kind, invokes: g.invokes, initial: initials.has(c.id), x: c.x ?? 0, y: c.y ?? 0, w: c.width ?? 0, h: c.height ?? 0 });
-      walk(c);
-    }
-  };
-  walk(out);
-  const src = new Map<string, GraphEdge>(graph.edges.map((e) => [e.id, e]));
   const edges: LaidOutEdge[] = [];
-  const collect = (en: ElkNode) => {
-    for (const e of (en.edges ?? []) as ElkExtendedEdge[]) {
-      const g = src.get(e.id)!;
-      const points: Array<[number, number]> = [];
-      for (const s of e.sections ?? []) {
-        points.push([s.startPoint.x, s.startPoint.y]);
-        for (const b of s.bendPoints ?? []) points.push([b.x, b.y]);
-        points.push([s.endPoint.x, s.endPoint.y]);
-      }
-      const l = e.labels?.[0];
-      const label = l && l.x !== undefined ? { x: l.x, y: l.y ?? 0, w: l.width ?? 0, h: l.height ?? 0 } : null;
-      edges.push({ id: g.id, source: g.source, target: g.target, labels: g.labels, guards: g.guards, keys: g.keys, points, label });
+  const place = (l: LevelLayout, dx: number, dy: number, level: string) => {
+    // History nodes with no drawn edge sit in the title bar, at the right.
+    const kids = graph.nodes.filter((n) => n.kind !== 'root' && (n.parent ?? '') === level);
+    [...floatingHistory(kids, graph.edges)].forEach((id, i) => {
+      const g = byId.get(id)!;
+      const x = dx + l.width - COMPOUND_PADDING.right - HISTORY_SIZE * (i + 1) - 6 * i;
+      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: false, x, y: dy + 5, w: HISTORY_SIZE, h: HISTORY_SIZE });
+    });
+    for (const [id, b] of l.boxes) {
+      const g = byId.get(id)!;
+      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: initials.has(id), x: b.x + dx, y: b.y + dy, w: b.w, h: b.h });
+      const inner = l.inner.get(id);
+      if (inner) place(inner, b.x + dx, b.y + dy, id);
     }
-    for (const c of en.children ?? []) collect(c);
+    for (const [id, e] of l.edges) {
+      const label = e.label ? { ...e.label, x: e.label.x + dx, y: e.label.y + dy } : null;
+      edges.push({ ...drawn.get(id)!, points: e.points.map(([x, y]) => [x + dx, y + dy]), label });
+    }
   };
-  collect(out);
-  return { width: Math.ceil(out.width ?? 0), height: Math.ceil(out.height ?? 0), nodes, edges };
+  place(root, 0, 0, '');
+  // Edges no level could draw (between non-siblings; none after consolidation) keep no points.
+  for (const e of graph.edges) if (!edges.some((d) => d.id === e.id)) edges.push({ ...e, points: [], label: null });
+  edges.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  return { width: root.width, height: root.height, nodes, edges };
+}
+
+/** Lay the consolidated chart out to fit `box` (default: the dashboard's panel) as large as it can. */
+export async function layoutGraph(graph: ChartGraph, box: { width: number; height: number } = TARGET_BOX): Promise<LaidOutChart> {
+  const score = (l: LevelLayout) => fitScale(l, box);
+  let all = await shapes(graph, '', LEVEL_CHOICES);
+  if (Math.max(...all.map(score)) < MIN_SCALE) all = [...all, ...(await shapes(graph, '', [...LEVEL_CHOICES, ...WRAPPING_CHOICES]))];
+  const top = Math.max(...all.map(score));
+  // Among the shapes within 3 % of the best fit, the one with the shortest edges reads best.
+  const best = all.filter((l) => score(l) >= top * 0.97).sort((a, b) => edgeLength(a) - edgeLength(b))[0]!;
+  return compose(graph, best);
+}
+
+/**
+ * The dashboard's statechart for a machine (default: the project machine): its graph read from
+ * the definition, consolidated and laid out. The build (scripts/chart-layout.ts) and the tests
+ * call this same function.
+ */
+export async function layoutMachine(root?: Parameters<typeof buildGraph>[0]): Promise<LaidOutChart> {
+  return layoutGraph(consolidate(buildGraph(root)));
 }

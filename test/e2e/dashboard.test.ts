@@ -51,6 +51,47 @@ describe.skipIf(!!skip)('dashboard in Chromium against a real runner', () => {
   const waitActive = (node: string, timeout = 300_000) =>
     page.waitForFunction(`document.querySelector('.chart-canvas')?.dataset.active === ${JSON.stringify(node)}`, null, { timeout });
   const button = (cmd: string) => page.locator(`button[data-command="${cmd}"]`);
+  /** Wait until no CSS animation (fired edge, entered node) is still running. */
+  const animationsDone = () => page.waitForFunction(`document.getAnimations().every((a) => a.playState !== 'running')`);
+  /**
+   * At this viewport, without scrolling anything: every state's box lies inside the chart
+   * panel's canvas, the canvas inside the window, and every text of the chart renders ≥ 11 px.
+   */
+  const checkChartFits = async (width: number, height: number) => {
+    await page.setViewportSize({ width, height });
+    await page.waitForFunction(`(() => { const c = document.querySelector('.chart-canvas').getBoundingClientRect(); return c.width > 0 && c.right <= ${width}; })()`);
+    const r = (await page.evaluate(`(() => {
+      const canvas = document.querySelector('.chart-canvas');
+      const c = canvas.getBoundingClientRect();
+      const svg = canvas.querySelector('svg.statechart');
+      const scale = svg.getScreenCTM().a;
+      const states = [...svg.querySelectorAll('[data-state]')].map((n) => {
+        const b = n.getBoundingClientRect();
+        return { id: n.getAttribute('data-state'), left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+      });
+      const fonts = [...svg.querySelectorAll('text')].map((t) => ({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale }));
+      return { canvas: { left: c.left, top: c.top, right: c.right, bottom: c.bottom }, states, fonts,
+        scrolled: document.scrollingElement.scrollTop + document.querySelector('.main').scrollTop + canvas.scrollTop };
+    })()`)) as {
+      canvas: { left: number; top: number; right: number; bottom: number };
+      states: Array<{ id: string; left: number; top: number; right: number; bottom: number }>;
+      fonts: Array<{ text: string; px: number }>;
+      scrolled: number;
+    };
+    expect(r.scrolled).toBe(0);
+    expect(r.canvas.left).toBeGreaterThanOrEqual(0);
+    expect(r.canvas.top).toBeGreaterThanOrEqual(0);
+    expect(r.canvas.right).toBeLessThanOrEqual(width);
+    expect(r.canvas.bottom).toBeLessThanOrEqual(height);
+    expect(r.states.length).toBeGreaterThanOrEqual(19);
+    for (const s of r.states) {
+      expect({ id: s.id, inside: s.left >= r.canvas.left && s.top >= r.canvas.top && s.right <= r.canvas.right && s.bottom <= r.canvas.bottom }).toEqual({ id: s.id, inside: true });
+    }
+    expect(r.fonts.length).toBeGreaterThan(20);
+    for (const f of r.fonts) expect({ text: f.text, legible: f.px >= 11 }).toEqual({ text: f.text, legible: true });
+    await animationsDone();
+    await shot(`chart-${width}`);
+  };
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -108,6 +149,23 @@ describe.skipIf(!!skip)('dashboard in Chromium against a real runner', () => {
     expect(await button('RESUME').isEnabled()).toBe(false);
     await shot('executing');
 
+    // The chart fits the panel, legibly, at laptop and desktop sizes (task 1.1 waits meanwhile).
+    await checkChartFits(1280, 720);
+    await checkChartFits(1440, 900);
+    // Zoom and pan: buttons and keyboard; "Fit" returns to the whole chart.
+    const zoom = async () => Number(await page.locator('.chart-canvas').getAttribute('data-zoom'));
+    expect(await zoom()).toBe(1);
+    await page.locator('.chart-zoom-in').click();
+    expect(await zoom()).toBeGreaterThan(1);
+    await page.locator('.chart-fit').click();
+    expect(await zoom()).toBe(1);
+    await page.locator('.chart-canvas').focus();
+    await page.keyboard.press('+');
+    expect(await zoom()).toBeGreaterThan(1);
+    await page.keyboard.press('0');
+    expect(await zoom()).toBe(1);
+    await page.setViewportSize({ width: 1600, height: 1100 });
+
     await button('PAUSE').click();
     await waitActive('paused');
     await expect.poll(() => button('RESUME').isEnabled()).toBe(true);
@@ -135,7 +193,7 @@ describe.skipIf(!!skip)('dashboard in Chromium against a real runner', () => {
     await writeFile(gate, 'go');
     await waitActive('active.idle');
     await expect.poll(() => page.locator('.prow[data-id="demo"] .prow-count').textContent()).toMatch(/^(\d+)\/\1$/);
-    await page.waitForTimeout(600); // let the highlight's CSS fade finish for the picture
+    await animationsDone(); // let the highlight's CSS fade finish for the picture
     await shot('idle');
     await page.locator('.log-panel').scrollIntoViewIfNeeded();
     expect(await page.locator('.logtail div').count()).toBeGreaterThan(0);

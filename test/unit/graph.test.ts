@@ -1,13 +1,14 @@
 /**
  * The diagram is generated from the machine definition: every state node of `projectMachine`
  * (walked here independently, through the public `states` tree) appears in the graph and in
- * the SVG rendered in Node (elkjs layout + string rendering, no DOM); every transition with a
- * target appears as an edge labelled with its event.
+ * the SVG rendered in Node (build-time elkjs layout + string rendering, no DOM); every transition
+ * with a target appears as an edge labelled with its event. Consolidation and layout details are
+ * in chart.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { projectMachine } from '../../src/machines/project.machine.ts';
 import { buildGraph, edgesForTransition, nodeForStatus, resumeNodeForStatus } from '../../src/web/graph.ts';
-import { layoutGraph } from '../../src/web/layout.ts';
+import { layoutMachine } from '../../src/web/layout.ts';
 import { renderSvg } from '../../src/web/svg.ts';
 import { commandsForPath } from '../../src/web/commands.ts';
 
@@ -89,7 +90,7 @@ describe('statechart graph and SVG', () => {
   });
 
   it('lays out with elkjs and renders every state into the SVG, in Node', async () => {
-    const chart = await layoutGraph(graph);
+    const chart = await layoutMachine();
     expect(chart.width).toBeGreaterThan(200);
     expect(chart.height).toBeGreaterThan(200);
     const svg = renderSvg(chart);
@@ -105,11 +106,13 @@ describe('statechart graph and SVG', () => {
       expect(n.x + n.w).toBeLessThanOrEqual(parent.x + parent.w + 0.5);
       expect(n.y + n.h).toBeLessThanOrEqual(parent.y + parent.h + 0.5);
     }
-    // Every edge is drawn with a path and its event label.
+    // Every drawn edge has a path and its label lines; every transition of the machine is drawn by one.
     for (const e of chart.edges) {
       expect(e.points.length).toBeGreaterThanOrEqual(2);
       expect(svg).toContain(`data-edge="${e.id}"`);
-      for (const l of e.labels) expect(svg).toContain(`>${l}</tspan>`);
+      for (const l of e.labels) expect(svg).toContain(`>${l.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</tspan>`);
     }
-  }, 30_000);
+    const drawn = chart.edges.flatMap((e) => e.members.map((m) => `${m.source}->${m.target}:${m.key}`));
+    for (const e of graph.edges) for (const k of e.keys) expect(drawn).toContain(`${e.source}->${e.target}:${k}`);
+  }, 60_000);
 });
