@@ -31,8 +31,8 @@ export interface GitServer {
   commitUpstream(name: string, files: Record<string, string | Uint8Array>, opts?: { branch?: string; message?: string }): Promise<string>;
   /** Full commit messages of `branch` (default main), separated by NUL. */
   log(name: string, branch?: string): Promise<string>;
-  /** Number of requests served so far, by service (e.g. 'git-upload-pack' POSTs = pack downloads). */
-  stats(): { requests: number; uploadPackPosts: number; receivePackPosts: number };
+  /** Number of requests served so far, by service (e.g. 'git-upload-pack' POSTs = pack downloads), and bytes pushed. */
+  stats(): { requests: number; uploadPackPosts: number; receivePackPosts: number; receivePackBytes: number };
   close(): Promise<void>;
 }
 
@@ -50,7 +50,7 @@ function checkAuth(req: http.IncomingMessage, token: string | undefined): string
 export async function startGitServer(opts: { root: string; token?: string }): Promise<GitServer> {
   const { root, token } = opts;
   await mkdir(root, { recursive: true });
-  const counters = { requests: 0, uploadPackPosts: 0, receivePackPosts: 0 };
+  const counters = { requests: 0, uploadPackPosts: 0, receivePackPosts: 0, receivePackBytes: 0 };
 
   const server = http.createServer((req, res) => {
     counters.requests++;
@@ -63,7 +63,10 @@ export async function startGitServer(opts: { root: string; token?: string }): Pr
     }
     const u = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && u.pathname.endsWith('/git-upload-pack')) counters.uploadPackPosts++;
-    if (req.method === 'POST' && u.pathname.endsWith('/git-receive-pack')) counters.receivePackPosts++;
+    if (req.method === 'POST' && u.pathname.endsWith('/git-receive-pack')) {
+      counters.receivePackPosts++;
+      req.on('data', (b: Buffer) => (counters.receivePackBytes += b.length));
+    }
     handleGitRequest(root, req, res, user);
   });
 
