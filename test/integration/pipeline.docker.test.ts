@@ -50,7 +50,7 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     const tasks = [
       '## Phase 1: Docker (Dependencies: None)',
       '### 1.1 Who am I (Dependencies: None)\n```sh\nid -u > uid.txt\n```',
-      '### 1.2 Slow task (Dependencies: [1.1])\n```sh\necho started >> runs.txt\nwhile [ ! -e .git/devteam/go ]; do sleep 0.1; done\necho done > slow.txt\n```',
+      '### 1.2 Slow task (Dependencies: [1.1])\n```sh\necho started >> runs.txt\nwhile [ ! -e /workspace/gate ]; do sleep 0.1; done\necho done > slow.txt\n```',
       '### 1.3 Last (Dependencies: [1.2])\n```sh\necho last > last.txt\n```',
     ].join('\n\n');
     const url = await git.createBareRepo('dock', { files: { 'ai_docs/tasks/tasks_list.md': tasks } });
@@ -59,7 +59,8 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     await boot();
     await rt.registry.initialize({ projectId: 'dock', repo: { url, branch: 'main' }, verify: { command: ['sh', '-c', 'test -s uid.txt'] }, agent: { kind: 'script' }, sandbox: { kind: 'docker', network: 'none', memoryMb: 256, pids: 128 } });
     await waitForStatus(rt, 'dock', (s) => s.state === 'executing' && s.currentTask?.id === '1.2', '1.2 executing');
-    await until(() => require_('fs').existsSync(`${config.DEVTEAM_DATA_DIR}/repos/dock/runs.txt`), 'the slow task to start');
+    const tree = `${config.DEVTEAM_DATA_DIR}/repos/dock/tasks/1.2-slow-task`;
+    await until(() => require_('fs').existsSync(`${tree}/runs.txt`), 'the slow task to start');
     const first = await inspect(name);
     expect(first.Config.User).not.toBe('');
     expect(first.Config.User).not.toMatch(/^0(:|$)/);
@@ -84,10 +85,9 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     expect(rt.projection.get('dock')!.state).toBe('paused');
     await rt.registry.command('dock', 'RESUME');
     await inState(rt, 'dock', 'executing');
-    const ws = `${config.DEVTEAM_DATA_DIR}/repos/dock`;
     // PREP is not re-run on RESUME (the tree is kept), so the re-run appends a second line.
-    await until(() => require_('fs').readFileSync(`${ws}/runs.txt`, 'utf8').split('\n').filter(Boolean).length === 2, 'the re-run to start');
-    await exec('docker', ['exec', name, 'touch', '/workspace/.git/devteam/go']);
+    await until(() => require_('fs').readFileSync(`${tree}/runs.txt`, 'utf8').split('\n').filter(Boolean).length === 2, 'the re-run to start');
+    await exec('docker', ['exec', name, 'touch', '/workspace/gate']);
     const idle = await inState(rt, 'dock', 'idle', 'halted');
     expect(idle.state).toBe('idle');
     expect(idle.completedTaskIds).toEqual(['1.1', '1.2', '1.3']);
