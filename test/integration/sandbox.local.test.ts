@@ -85,9 +85,9 @@ describe('local sandbox: process groups and pid files', () => {
     expect(await processRunning(Number(r.stdoutTail.trim()))).toBe(false);
   });
 
-  it('records running groups under .git/devteam/pids and removes the file when done', async () => {
+  it('records running groups under runner/pids and removes the file when done', async () => {
     const sb = make(ws);
-    const pidDir = path.join(ws, '.git', 'devteam', 'pids');
+    const pidDir = path.join(ws, 'runner', 'pids');
     let listed: string[] = [];
     const r = await sb.exec(['sh', '-c', `echo $$; until [ -e go ]; do sleep 0.05; done`], {
       onLine: (_s, line) => {

@@ -5,7 +5,7 @@
  * may have left files (even ignored ones, or nested `.git` dirs) behind. A clean checkout
  * here = delete every working-tree path that is not a file of the target commit, drop the
  * index, then force-checkout. The top-level `.git/` is never touched by the deletion (the
- * runner keeps its own files in `.git/devteam/`).
+ * fallback engine keeps only git's own files there).
  */
 import fs from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
