@@ -8,6 +8,7 @@ import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/pro
 import { stateOf } from '../machines/status.ts';
 import type { Database } from '../infra/db/orm.ts';
 import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
+import { ProjectConfigError } from './project/adapters.ts';
 import { bindMachine, type ProjectSteps } from './steps.ts';
 
 export interface ProjectRecord {
@@ -76,11 +77,20 @@ export class Registry {
       this.#configs.set(row.id, canonical(row.config));
       if (row.state === 'stopped' || this.hosts.has(row.id)) continue;
       const seq = Number(row.seq);
-      let error = this.#versionError(row.snapshot, row.machine_version);
+      // A config that no longer builds (edited by hand, from an older runner) halts only this project.
+      let steps: ProjectSteps;
+      let error: string | undefined;
+      try {
+        steps = this.d.makeSteps(row);
+      } catch (err) {
+        error = `stored project config cannot be loaded: ${(err as Error).message}; re-initialize the project with a valid config`;
+        steps = brokenSteps(error);
+      }
+      error ??= this.#versionError(row.snapshot, row.machine_version);
       let host: ProjectHost | undefined;
       if (!error) {
         try {
-          host = this.#host(row, seq, row.snapshot ?? undefined);
+          host = this.#host(row, seq, steps, row.snapshot ?? undefined);
           const s = host.snapshot();
           if (s.status === 'error' || !s.context?.projectId) throw new Error(String(s.error ?? 'snapshot has no context'));
           stateOf(s);
@@ -92,8 +102,8 @@ export class Registry {
       }
       if (error) {
         halted.push(row.id);
-        this.d.logger.error({ projectId: row.id, err: error }, 'persisted snapshot cannot be restored; project halted');
-        host = this.#host(row, seq, haltedSnapshot(this.#machine, row.id, error), 'restore.failed');
+        this.d.logger.error({ projectId: row.id, err: error }, 'project cannot be restored; halted');
+        host = this.#host(row, seq, steps, haltedSnapshot(this.#machine, row.id, error), 'restore.failed');
       }
       host!.start();
       restored++;
@@ -115,10 +125,18 @@ export class Registry {
       const known = this.#configs.get(id) ?? (await this.#loadConfig(id));
       if (known === undefined) {
         const resolved = (await this.d.resolveConfig?.(config)) ?? config;
+        // Everything that can reject the config runs before anything is stored.
+        const steps = this.#buildSteps({ id, config: resolved });
         const text = canonical(resolved);
         await this.d.db.query(`insert into project (id, config, state, seq) values ($1, $2::jsonb, 'initializing', 0)`, [id, text]);
+        let host: ProjectHost;
+        try {
+          host = this.#host({ id, config: resolved }, 0, steps, undefined).start();
+        } catch (err) {
+          await this.d.db.query(`delete from project where id = $1`, [id]);
+          throw err;
+        }
         this.#configs.set(id, text);
-        const host = this.#host({ id, config: resolved }, 0, undefined).start();
         await host.settled();
         return { code: 'created', status: host.status() };
       }
@@ -131,6 +149,7 @@ export class Registry {
       }
       if (!REPLACEABLE.has(state)) return { code: 'conflict', state };
       config = (await this.d.resolveConfig?.(JSON.parse(text))) ?? JSON.parse(text);
+      const steps = this.#buildSteps({ id, config });
       const newText = canonical(config);
       await this.d.db.query(`update project set config = $2::jsonb where id = $1`, [id, newText]);
       this.#configs.set(id, newText);
@@ -139,13 +158,13 @@ export class Registry {
         await current?.dispose();
         const seq = current?.seq ?? Number((await this.d.db.query<{ seq: string }>(`select seq from project where id = $1`, [id]))[0]!.seq);
         // A stopped project starts again from initializing; its seq keeps counting.
-        host = this.#host({ id, config }, seq, undefined, 'xstate.init');
+        host = this.#host({ id, config }, seq, steps, undefined, 'xstate.init');
       } else {
         // Same persisted state, new step implementations built from the new config. The snapshot
         // is taken before dispose(): a stopped actor's snapshot says 'stopped' and would never run.
         const persisted = current.actor.getPersistedSnapshot();
         await current.dispose();
-        host = this.#host({ id, config }, current.seq, persisted);
+        host = this.#host({ id, config }, current.seq, steps, persisted);
       }
       host.start();
       await host.settled();
@@ -210,13 +229,23 @@ export class Registry {
     }));
   }
 
-  #host(row: ProjectRecord, seq: number, snapshot: unknown, recordAs?: string): ProjectHost {
+  /** The project's steps; a config they cannot be built from is a ProjectConfigError (400), nothing stored. */
+  #buildSteps(row: ProjectRecord): ProjectSteps {
+    try {
+      return this.d.makeSteps(row);
+    } catch (err) {
+      if (err instanceof ProjectConfigError) throw err;
+      throw new ProjectConfigError(`project config rejected: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  #host(row: ProjectRecord, seq: number, steps: ProjectSteps, snapshot: unknown, recordAs?: string): ProjectHost {
     if (this.#closing) throw new Error('registry is shutting down');
     const logger = this.d.logger.child({ projectId: row.id });
     const host = new ProjectHost({
       projectId: row.id,
       machine: this.#machine,
-      steps: this.d.makeSteps(row),
+      steps,
       writer: this.d.writer,
       hub: this.d.hub,
       projection: this.d.projection,
@@ -262,6 +291,17 @@ export class Registry {
     void tail.then(() => this.#locks.get(id) === tail && this.#locks.delete(id));
     return next;
   }
+}
+
+/** Steps of a project whose config cannot be built: every step fails with that reason (RETRY says it again). */
+function brokenSteps(reason: string): ProjectSteps {
+  const fail = async (): Promise<never> => {
+    throw new ProjectConfigError(reason);
+  };
+  return {
+    syncRepo: fail, provisionSandbox: fail, checkTools: fail, selectTask: fail, prepareTask: fail, runAgent: fail,
+    runVerify: fail, integrate: fail, recordOutcome: fail, cleanup: async () => undefined,
+  };
 }
 
 /** A halted snapshot carrying the reason a persisted one could not be restored. */

@@ -4,6 +4,7 @@
  * states through the hub (no sleeps) and to call the API with fetch.
  */
 import { createClient } from 'redis';
+import { createProjectActors } from '../../src/actors/projectActors.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import type { ProjectStatus } from '../../src/domain/status.ts';
 import { loadConfig } from '../../src/infra/config.ts';
@@ -52,14 +53,19 @@ export interface TestServer {
 
 export interface TestServerOptions {
   tasks?: string[];
+  /** Run the real steps (createProjectActors: git, sandbox, agents) instead of TestSteps. */
+  realSteps?: boolean;
+  /** Use this database (e.g. to restart a server on the same data); default a fresh one. */
+  databaseUrl?: string;
+  dataDir?: string;
   redis?: boolean;
   env?: Record<string, string>;
   server?: StartServerOptions;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
-  const db = await createTestDatabase('devteam_srv');
-  const dir = await tempDir('devteam-srv-');
+  const db = o.databaseUrl ? { url: o.databaseUrl, drop: async () => undefined } : await createTestDatabase('devteam_srv');
+  const dir = o.dataDir ? { path: o.dataDir, remove: async () => undefined } : await tempDir('devteam-srv-');
   const config = loadConfig({
     DATABASE_URL: db.url,
     DEVTEAM_DATA_DIR: dir.path,
@@ -70,7 +76,11 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     ...o.env,
   });
   const steps = new TestSteps({ tasks: o.tasks ?? ['1.1', '1.2'], dataDir: dir.path });
-  const runtime = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.make });
+  const runtime = await createRuntime({
+    config,
+    logger: silentLogger(),
+    makeSteps: o.realSteps ? (p, base) => createProjectActors({ project: p, ...base }) : steps.make,
+  });
   const server = await startServer(runtime, { port: 0, ...o.server });
   const token = config.DEVTEAM_API_TOKEN;
   return {

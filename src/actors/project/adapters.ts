@@ -26,8 +26,12 @@ export interface ProjectAdapters {
   missingToken: string | null;
 }
 
+/** A project config that cannot be turned into adapters (invalid stored config, bad agent template, …). */
 export class ProjectConfigError extends Error {
   override name = 'ProjectConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 export function createProjectAdapters(
