@@ -4,7 +4,8 @@
  * down cleanly (stop accepting, cancel steps, flush writes, exit 0).
  */
 import { loadConfigOrExit, type Config } from './infra/config.ts';
-import { createLogger, type Logger } from './infra/logger.ts';
+import { createLogger } from './infra/logger.ts';
+import { watchLauncher } from './infra/process/parent.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
 import { detectDocker } from './infra/sandbox/detect.ts';
@@ -52,6 +53,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  watchLauncher(env, (why) => void shutdown(why));
 
   const metrics = createMetrics();
   if (clustered) {
@@ -121,11 +124,6 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     stopWorker = () => pipeline.close();
     logger.info({ nodeId: cluster?.nodeId }, 'DevTeam Runner worker started');
   }
-}
-
-export function fatal(logger: Logger, err: unknown): never {
-  logger.fatal({ err }, 'fatal error');
-  process.exit(1);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
