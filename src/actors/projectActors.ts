@@ -229,6 +229,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       const timeoutMs = (config.agent.timeoutSec ?? 1800) * 1000;
       const tree = git.taskTree(p.branch);
       await git.setIgnored(agent.ignoredPaths?.() ?? []);
+      // A re-run of this attempt (crash, PAUSE/RESUME, shutdown) starts from the tree it first started from.
+      if ((await git.attemptCheckpoint(p.branch, `a${i.attempt}`)) === 'restored') ctx.log('runner', `task ${i.taskId} attempt ${i.attempt} starts again from its recorded tree`);
       const r = await agent.run({
         sandbox,
         cwd: tree.worktree,

@@ -50,7 +50,7 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     const tasks = [
       '## Phase 1: Docker (Dependencies: None)',
       '### 1.1 Who am I (Dependencies: None)\n```sh\nid -u > uid.txt\n```',
-      '### 1.2 Slow task (Dependencies: [1.1])\n```sh\necho started >> runs.txt\nwhile [ ! -e /workspace/gate ]; do sleep 0.1; done\necho done > slow.txt\n```',
+      '### 1.2 Slow task (Dependencies: [1.1])\n```sh\necho "started $$" >> runs.txt\nwhile [ ! -e /workspace/gate ]; do sleep 0.1; done\necho done > slow.txt\n```',
       '### 1.3 Last (Dependencies: [1.2])\n```sh\necho last > last.txt\n```',
     ].join('\n\n');
     const url = await git.createBareRepo('dock', { files: { 'ai_docs/tasks/tasks_list.md': tasks } });
@@ -61,6 +61,7 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     await waitForStatus(rt, 'dock', (s) => s.state === 'executing' && s.currentTask?.id === '1.2', '1.2 executing');
     const tree = `${config.DEVTEAM_DATA_DIR}/repos/dock/tasks/1.2-slow-task`;
     await until(() => require_('fs').existsSync(`${tree}/runs.txt`), 'the slow task to start');
+    const firstRun = require_('fs').readFileSync(`${tree}/runs.txt`, 'utf8');
     const first = await inspect(name);
     expect(first.Config.User).not.toBe('');
     expect(first.Config.User).not.toMatch(/^0(:|$)/);
@@ -85,12 +86,16 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     expect(rt.projection.get('dock')!.state).toBe('paused');
     await rt.registry.command('dock', 'RESUME');
     await inState(rt, 'dock', 'executing');
-    // PREP is not re-run on RESUME (the tree is kept), so the re-run appends a second line.
-    await until(() => require_('fs').readFileSync(`${tree}/runs.txt`, 'utf8').split('\n').filter(Boolean).length === 2, 'the re-run to start');
+    // The re-run starts from the tree the attempt first started from: the interrupted run's line is gone.
+    const runs = () => require_('fs').readFileSync(`${tree}/runs.txt`, 'utf8') as string;
+    await until(() => require_('fs').existsSync(`${tree}/runs.txt`) && runs() !== firstRun, 'the re-run to start');
+    expect(runs().split('\n').filter(Boolean)).toHaveLength(1);
     await exec('docker', ['exec', name, 'touch', '/workspace/gate']);
     const idle = await inState(rt, 'dock', 'idle', 'halted');
     expect(idle.state).toBe('idle');
     expect(idle.completedTaskIds).toEqual(['1.1', '1.2', '1.3']);
+    // The slow task's effect is on the remote once, though its attempt ran twice.
+    expect((await exec('git', ['--git-dir', git.repoPath('dock'), 'show', 'main:runs.txt'])).stdout.split('\n').filter(Boolean)).toHaveLength(1);
     expect((await inspect(name)).Id).toBe(first.Id); // created once, reused across tasks and the restart
 
     const stopped = await rt.registry.command('dock', 'STOP');

@@ -6,6 +6,7 @@
  * No engine or no test image (scripts/build-test-images.sh): skipped with a loud warning — except
  * under CI=true, where that is a failure.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -46,6 +47,39 @@ describe.skipIf(Boolean(SKIP))('docker sandbox specifics', () => {
 
   beforeAll(async () => {
     await ensureTestImage(docker);
+  });
+
+  it('execs a SIGKILLed runner left in the container are ended before the next runner runs anything', async () => {
+    const ws = await newWorkspace();
+    const projectId = newProjectId();
+    const name = `devteam-${projectId}`;
+    const script = `setsid sh -c 'echo $$ > /workspace/daemon.pid; exec sleep 300' < /dev/null > /dev/null 2>&1 & sleep 300`;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/sandboxChild.ts'), ws, script], {
+      env: { ...process.env, SBX_KIND: 'docker', SBX_IMAGE: await ensureTestImage(), SBX_PROJECT: projectId },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      while (!(await readFile(path.join(ws, 'daemon.pid'), 'utf8').catch(() => '')).trim()) await new Promise((r) => setTimeout(r, 50));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      const ps = async () => (await docker.getContainer(name).exec({ Cmd: ['ps', '-eo', 'args'], AttachStdout: true }).then(async (e) => {
+        const stream = await e.start({});
+        let out = '';
+        stream.on('data', (b: Buffer) => (out += b.toString('latin1')));
+        await new Promise((r) => stream.on('end', r));
+        return out;
+      }));
+      expect(await ps()).toContain('sleep 300'); // docker keeps a dead runner's execs running
+      // A later runner process: its sandbox object's first exec restarts the old container.
+      const next = await make(ws, { projectId } as Partial<DockerSandboxOptions>);
+      const r = await next.exec(['sh', '-c', 'ps -eo args']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdoutTail).not.toContain('sleep 300');
+    } finally {
+      child.kill('SIGKILL');
+      await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    }
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@
  * sandbox can show (process groups, pid files, kill-on-boot) and the line/tail plumbing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { createLineSplitter, TailBuffer } from '../../src/infra/sandbox/lines.ts';
 import { createLocalSandbox } from '../../src/infra/sandbox/local.ts';
 import { SandboxError } from '../../src/infra/sandbox/types.ts';
-import { sandboxSuite } from '../support/sandboxSuite.ts';
+import { MY_PID, sandboxSuite } from '../support/sandboxSuite.ts';
 
 const make = (workspaceDir: string, extra: { pidDir?: string } = {}) =>
   createLocalSandbox({
@@ -25,7 +25,9 @@ const make = (workspaceDir: string, extra: { pidDir?: string } = {}) =>
     ...extra,
   });
 
-sandboxSuite('local sandbox', async (ws) => make(ws));
+sandboxSuite('local sandbox', async (ws) => make(ws), {
+  isAlive: async (_sb, pidFile, ws) => processRunning(Number((await readFile(path.join(ws, pidFile), 'utf8')).trim())),
+});
 
 /** Alive and not a zombie (orphans may never be reaped by pid 1 in some containers). */
 async function processRunning(pid: number): Promise<boolean> {
@@ -65,22 +67,24 @@ describe('local sandbox: process groups and pid files', () => {
     const sb = make(ws);
     const ac = new AbortController();
     let childPid = 0;
-    const r = await sb.exec(['sh', '-c', 'sleep 300 & echo "child $!"; echo "leader $$"; wait'], {
+    const r = await sb.exec(['sh', '-c', `sh -c '${MY_PID}; echo $me > child.pid; exec sleep 300' & until [ -s child.pid ]; do sleep 0.05; done; echo "child $(cat child.pid)"; echo leader; wait`], {
       signal: ac.signal,
       onLine: (_s, line) => {
         if (line.startsWith('child ')) childPid = Number(line.slice(6));
-        if (line.startsWith('leader ')) ac.abort();
+        if (line === 'leader') ac.abort();
       },
     });
     expect(r.aborted).toBe(true);
-    expect(r.signal).toBe('SIGTERM');
+    // SIGTERM to the group: the leader (unshare) dies of it, or forwards it and reports the
+    // script's death by SIGTERM as 128+15 — either way the command ended on the abort's SIGTERM.
+    expect(r.signal === 'SIGTERM' || r.exitCode === 143, `signal ${r.signal}, exit ${r.exitCode}`).toBe(true);
     expect(childPid).toBeGreaterThan(1);
     expect(await processRunning(childPid)).toBe(false);
   });
 
   it('a background process left behind by a finished command is killed too', async () => {
     const sb = make(ws);
-    const r = await sb.exec(['sh', '-c', 'sleep 300 > /dev/null 2>&1 & echo $!']);
+    const r = await sb.exec(['sh', '-c', `sh -c '${MY_PID}; echo $me; exec sleep 300' > out.txt 2>&1 & until [ -s out.txt ]; do sleep 0.05; done; cat out.txt`]);
     expect(r.exitCode).toBe(0);
     expect(await processRunning(Number(r.stdoutTail.trim()))).toBe(false);
   });
@@ -89,12 +93,12 @@ describe('local sandbox: process groups and pid files', () => {
     const sb = make(ws);
     const pidDir = path.join(ws, 'runner', 'pids');
     let listed: string[] = [];
-    const r = await sb.exec(['sh', '-c', `echo $$; until [ -e go ]; do sleep 0.05; done`], {
-      onLine: (_s, line) => {
+    const r = await sb.exec(['sh', '-c', `echo started; until [ -e go ]; do sleep 0.05; done`], {
+      onLine: () => {
         // The record is written right after spawn; wait for it, then let the command finish.
         const poll = async (): Promise<void> => {
           listed = await readdir(pidDir).catch(() => []);
-          if (!listed.includes(`${line}.json`)) return void setTimeout(poll, 10);
+          if (!listed.length) return void setTimeout(poll, 10);
           await writeFile(path.join(ws, 'go'), '');
         };
         void poll();
@@ -102,7 +106,8 @@ describe('local sandbox: process groups and pid files', () => {
       timeoutMs: 30_000,
     });
     expect(r.exitCode).toBe(0);
-    expect(listed).toContain(`${r.stdoutTail.trim()}.json`);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatch(/^\d+\.json$/);
     expect(await readdir(pidDir)).toEqual([]);
   });
 
@@ -159,7 +164,8 @@ describe('local sandbox: process groups and pid files', () => {
 
   it('reports a signal death, a missing cwd and a cwd escaping the workspace', async () => {
     const sb = make(ws);
-    expect(await sb.exec(['sh', '-c', 'kill -9 $$'])).toMatchObject({ exitCode: null, signal: 'SIGKILL', oom: false });
+    // Like `docker exec`, a process killed by signal N exits 128+N (the namespace's init reports it).
+    expect(await sb.exec(['sh', '-c', 'kill -9 $$'])).toMatchObject({ exitCode: 137, oom: false });
     await expect(sb.exec(['true'], { cwd: 'nope' })).rejects.toBeInstanceOf(SandboxError);
     await expect(sb.exec(['true'], { cwd: '../..' })).rejects.toThrow(/outside the workspace/);
     await expect(sb.exec([])).rejects.toBeInstanceOf(SandboxError);
@@ -200,5 +206,58 @@ describe('line splitter and tail buffer', () => {
     big.push('€'); // 3 bytes: the tail is 'a' + '€', the cut never splits a character
     expect(big.toString()).toBe('a€');
     expect(big.truncated).toBe(true);
+  });
+});
+
+describe('processes of a step never outlive the runner', () => {
+  let ws: string;
+  beforeEach(async () => {
+    ws = await realpath(await mkdtemp(path.join(tmpdir(), 'devteam-orphans-')));
+  });
+  afterEach(async () => {
+    await rm(ws, { recursive: true, force: true });
+  });
+
+  /** A script that daemonizes a grandchild into its own session (setsid), which records its host pid. */
+  const DAEMON = `setsid sh -c '${MY_PID}; echo $me > daemon.pid; exec sleep 300' < /dev/null > /dev/null 2>&1 & sleep 300`;
+
+  async function runAndKill(env: Record<string, string>): Promise<number> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/sandboxChild.ts'), ws, DAEMON], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await firstLine(child.stdout!, /^ready$/);
+    const pidFile = path.join(ws, 'daemon.pid');
+    while (!(await readFile(pidFile, 'utf8').catch(() => '')).trim()) await new Promise((r) => setTimeout(r, 20));
+    const daemon = Number((await readFile(pidFile, 'utf8')).trim());
+    expect(await processRunning(daemon)).toBe(true);
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+    return daemon;
+  }
+
+  it('a SIGKILLed runner takes a setsid daemon of its step with it (PID namespace + parent-death signal)', async () => {
+    const daemon = await runAndKill({});
+    // The kernel kills the namespace when its init dies; poll until it has.
+    while (await processRunning(daemon)) await new Promise((r) => setTimeout(r, 20));
+    expect(await processRunning(daemon)).toBe(false);
+  });
+
+  it('without namespaces, the next runner kills what the dead one left before it runs anything', async () => {
+    const daemon = await runAndKill({ DEVTEAM_PROCESS_CONTAINMENT: 'none' });
+    expect(await processRunning(daemon)).toBe(true); // nothing took it down
+    try {
+      const sb = make(ws);
+      const r = await sb.exec(['true']); // the first exec of a new runner's sandbox sweeps first
+      expect(r.exitCode).toBe(0);
+      expect(await processRunning(daemon)).toBe(false);
+    } finally {
+      try {
+        process.kill(daemon, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   });
 });

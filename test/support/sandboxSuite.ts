@@ -22,7 +22,20 @@ const KILL_TEST_TIMEOUT_MS = 1000;
 export interface SandboxSuiteOptions {
   /** When set, the suite is registered but skipped, with this reason in its name. */
   skip?: string;
+  /**
+   * Whether the process whose pid (as `MY_PID` reports it) is in `pidFile` still runs. Default:
+   * asked inside the sandbox (docker: one pid namespace per container). The local sandbox gives
+   * every exec its own PID namespace, so it checks the host pid from the host.
+   */
+  isAlive?: (sb: Sandbox, pidFile: string, ws: string) => Promise<boolean>;
 }
+
+/**
+ * A `sh` fragment that sets `me` to the shell's pid as the /proc it sees reports it: the
+ * container's pid in docker, the host pid in the local sandbox (whose PID namespace does not
+ * remount /proc, so `$$` would be the namespace-local number).
+ */
+export const MY_PID = 'read -r me _ < /proc/self/stat';
 
 /** True when the process whose pid is in `pidFile` (workspace-relative) still exists inside the sandbox. */
 export async function isAliveInSandbox(sb: Sandbox, pidFile: string): Promise<boolean> {
@@ -154,29 +167,31 @@ export function sandboxSuite(
       }
     });
 
+    const alive = (pidFile: string) => (opts.isAlive ?? isAliveInSandbox)(sb, pidFile, ws);
+
     it('timeout kills the process and reports timedOut', async () => {
-      const r = await sb.exec(['sh', '-c', 'echo $$ > timeout.pid; echo started; while :; do sleep 1; done'], {
+      const r = await sb.exec(['sh', '-c', `${MY_PID}; echo $me > timeout.pid; echo started; while :; do sleep 1; done`], {
         timeoutMs: KILL_TEST_TIMEOUT_MS,
       });
       expect(r.timedOut).toBe(true);
       expect(r.aborted).toBe(false);
       expect(r.exitCode).not.toBe(0);
       // On a very slow host the timeout may fire before the pid is written; then nothing ran to check.
-      if (existsSync(path.join(ws, 'timeout.pid'))) expect(await isAliveInSandbox(sb, 'timeout.pid')).toBe(false);
+      if (existsSync(path.join(ws, 'timeout.pid'))) expect(await alive('timeout.pid')).toBe(false);
     });
 
     it('timeout also kills a process that ignores SIGTERM', async () => {
-      const r = await sb.exec(['sh', '-c', 'trap "" TERM; echo $$ > stubborn.pid; while :; do sleep 1; done'], {
+      const r = await sb.exec(['sh', '-c', `trap "" TERM; ${MY_PID}; echo $me > stubborn.pid; while :; do sleep 1; done`], {
         timeoutMs: KILL_TEST_TIMEOUT_MS,
       });
       expect(r.timedOut).toBe(true);
       expect(r.exitCode).not.toBe(0);
-      if (existsSync(path.join(ws, 'stubborn.pid'))) expect(await isAliveInSandbox(sb, 'stubborn.pid')).toBe(false);
+      if (existsSync(path.join(ws, 'stubborn.pid'))) expect(await alive('stubborn.pid')).toBe(false);
     });
 
     it('abort kills the process before exec() settles', async () => {
       const ac = new AbortController();
-      const r = await sb.exec(['sh', '-c', 'echo $$ > abort.pid; echo ready; while :; do sleep 1; done'], {
+      const r = await sb.exec(['sh', '-c', `${MY_PID}; echo $me > abort.pid; echo ready; while :; do sleep 1; done`], {
         signal: ac.signal,
         timeoutMs: SAFETY_TIMEOUT_MS,
         onLine: (_stream, line) => {
@@ -186,7 +201,7 @@ export function sandboxSuite(
       expect(r.aborted).toBe(true);
       expect(r.timedOut).toBe(false);
       expect(r.exitCode).not.toBe(0);
-      expect(await isAliveInSandbox(sb, 'abort.pid')).toBe(false);
+      expect(await alive('abort.pid')).toBe(false);
     });
 
     it('an already-aborted signal runs nothing', async () => {

@@ -90,6 +90,13 @@ export interface GitWorkspace {
    * (tracked changes reset, untracked and ignored files removed).
    */
   prepareTask(taskBranch: string, signal?: AbortSignal): Promise<TaskTree & { baseOid: string }>;
+  /**
+   * A restarted attempt starts from a known tree: the first call for `key` (an attempt) records the
+   * task's working tree as it is ('recorded'); a later call with the same key — the attempt runs
+   * again after a crash, PAUSE/RESUME or shutdown — puts the tree back to that record
+   * ('restored'), so whatever the interrupted run half-did is gone. Records go with removeTask.
+   */
+  attemptCheckpoint(taskBranch: string, key: string): Promise<'recorded' | 'restored'>;
   /** Uncommitted changes in the task's working tree relative to its branch head. */
   workingTreeSummary(taskBranch: string): Promise<TreeSummary>;
   /** Commit on the task branch, apply it onto the local target, commit the outcomes entry. Idempotent. */

@@ -110,7 +110,24 @@ export class IsoGitWorkspace implements GitWorkspace {
   }
 
   async removeTask(): Promise<void> {
-    // The one checkout is reused by the next task.
+    // The one checkout is reused by the next task; its attempt records go.
+    await rm(join(this.root, 'checkpoints'), { recursive: true, force: true });
+  }
+
+  /**
+   * The fallback engine keeps no tree records: a restarted attempt starts again from the task
+   * branch head (the task's base), losing earlier attempts' uncommitted work rather than running
+   * on top of a half-done run.
+   */
+  async attemptCheckpoint(taskBranch: string, key: string): Promise<'recorded' | 'restored'> {
+    const marker = join(this.root, 'checkpoints', taskBranch.replace(/\//g, '__'), key);
+    if (await stat(marker).then(() => true, () => false)) {
+      await cleanCheckout(this.dir, taskBranch, {});
+      return 'restored';
+    }
+    await mkdir(dirname(marker), { recursive: true });
+    await writeFile(marker, '');
+    return 'recorded';
   }
 
   async setIgnored(patterns: string[]): Promise<void> {

@@ -7,12 +7,15 @@
  *  - `bindToRunnerLife(file, args)`: the child gets the parent-death signal SIGKILL
  *    (`setpriv --pdeathsig KILL`, util-linux setpriv(1); prctl(2) PR_SET_PDEATHSIG). Enough for
  *    programs that do not daemonize (git).
- *  - `containToRunnerLife(file, args)`: additionally runs the program as the init of a new PID
- *    namespace (`unshare --pid --fork --kill-child=SIGKILL`, util-linux unshare(1)); when the
- *    runner dies, setpriv's pdeathsig kills unshare, unshare's --kill-child kills the namespace's
- *    init, and the kernel kills every process left in the namespace (pid_namespaces(7)) — also
- *    the ones a script moved to another process group or session (`setsid`, `nohup … &`). Needs
- *    root or unprivileged user namespaces (then `--map-current-user`); probed once.
+ *  - `containToRunnerLife(file, args)`: additionally runs the program in a new PID namespace
+ *    (`unshare --pid --fork --kill-child=SIGKILL`, util-linux unshare(1)); when the runner dies,
+ *    setpriv's pdeathsig kills unshare, unshare's --kill-child kills the namespace's init, and the
+ *    kernel kills every process left in the namespace (pid_namespaces(7)) — also the ones a script
+ *    moved to another process group or session (`setsid`, `nohup … &`). The namespace's init is a
+ *    small `sh` that starts the program as its child and reaps orphans (like `docker run --init`),
+ *    so the program keeps ordinary signal semantics (an init ignores default-action signals) and
+ *    no zombies pile up. Exit codes pass through; a program killed by signal N exits 128+N.
+ *    Needs root or unprivileged user namespaces (then `--map-current-user`); probed once.
  *
  * When a wrapper is unavailable (no util-linux, namespaces forbidden) the program runs unwrapped
  * and the caller's other defences apply (process-group kill, the env-marker sweep of
@@ -28,6 +31,12 @@ interface Probe {
 }
 
 let probed: Probe | null = null;
+
+/**
+ * The namespace's init: run the program as a child, wait for it (dash's wait reaps any child,
+ * including orphans reparented to the init), exit with its status.
+ */
+const INIT = '"$@" & c=$!; while :; do wait "$c"; r=$?; kill -0 "$c" 2>/dev/null || exit "$r"; done';
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -74,5 +83,5 @@ export function containToRunnerLife(file: string, args: string[]): [string, stri
   const p = probe();
   if (!p.pdeathsig) return [file, args];
   if (!p.unshare) return bindToRunnerLife(file, args);
-  return ['setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', ...p.unshare, '--', file, ...args]];
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', ...p.unshare, '--', '/bin/sh', '-c', INIT, 'devteam-init', file, ...args]];
 }

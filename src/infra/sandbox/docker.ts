@@ -6,7 +6,9 @@
  * - ensure(): create or reuse the container, health-probe it, recreate it if the probe fails.
  *   The returned id is the container *name*: stable across restarts of the runner and across
  *   remove()/ensure() (the engine's container id changes when the container is recreated).
- * - exec(): probes first (one cheap exec of `test -w /workspace`), recreating a dead or unhealthy
+ * - exec(): the first exec of a sandbox object restarts the container when anything but its init
+ *   runs in it (execs a killed runner left behind would otherwise run on beside the restarted step);
+ *   every exec probes first (one cheap exec of `test -w /workspace`), recreating a dead or unhealthy
  *   container; then runs argv without a shell string. Timeout/abort kill the whole process group
  *   and exec() settles only after the engine reports the exec stopped.
  * - Failures: engine unreachable → SandboxError('engine_unavailable', transient); image missing →
@@ -50,6 +52,8 @@ class DockerSandbox implements Sandbox {
   private readonly logger: DockerSandboxOptions['logger'];
   /** Serialises ensure() so concurrent callers never race to create the container. */
   private ensuring: Promise<unknown> = Promise.resolve();
+  /** Once per sandbox object: leftovers of an earlier runner end first (restartIfBusy). */
+  private fresh: Promise<unknown> | null = null;
 
   constructor(private readonly opts: DockerSandboxOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -103,6 +107,11 @@ class DockerSandbox implements Sandbox {
     });
     if (signal?.aborted) return result({ aborted: true });
 
+    // What a previous (dead) runner left running in the container goes before anything runs.
+    await (this.fresh ??= this.box.restartIfBusy().catch((err: unknown) => {
+      this.fresh = null;
+      throw err;
+    }));
     // Health probe before every command (a step): recreate a dead/unhealthy container first.
     if (!(await this.box.probe())) {
       this.logger.warn('sandbox container missing or unhealthy before exec; ensuring it');

@@ -111,6 +111,34 @@ export class SandboxContainer {
     );
   }
 
+  /**
+   * Execs a dead runner left behind keep running inside the container (docker cannot kill one
+   * exec; a new runner cannot tell them from its own). Called before a sandbox object's first
+   * exec: when anything besides the container's init and its `sleep infinity` runs (seen from the
+   * host with `docker top`), restart the container — every process in it dies, the workspace (a
+   * bind mount) stays. Returns whether it restarted.
+   */
+  async restartIfBusy(): Promise<boolean> {
+    let top: { Processes?: string[][]; Titles?: string[] };
+    try {
+      top = await this.container.top();
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404 || status === 409) return false; // missing or not running: ensure() handles it
+      throw toSandboxError(err, 'container top', 'container_failed');
+    }
+    const cmd = (top.Titles ?? []).indexOf('CMD');
+    const extra = (top.Processes ?? []).filter((p) => !/^(\/sbin\/docker-init -- )?sleep infinity$/.test(p[cmd] ?? ''));
+    if (!extra.length) return false;
+    this.logger.warn({ container: this.name, leftovers: extra.length }, 'processes a previous runner left in the sandbox container: restarting it');
+    try {
+      await this.container.restart({ t: 0 });
+    } catch (err) {
+      throw toSandboxError(err, 'container restart', 'container_failed');
+    }
+    return true;
+  }
+
   /** `test -w /workspace` inside the container; false when it fails or the container is gone. */
   async probe(): Promise<boolean> {
     return (await runQuiet(this.container, ['sh', '-c', `test -w ${CONTAINER_WORKDIR}`])) === 0;

@@ -3,11 +3,15 @@
  * No isolation beyond a minimal environment — meant for development, CI and hosts
  * without a container engine.
  *
- * Every exec leads its own process group (`detached: true`), so timeouts, aborts and
- * remove() can kill the whole tree a command started, not just its first process.
- * The group ids of running commands are recorded as files in a pid directory
- * (default `<workspaceDir>/runner/pids`, or `pidDir`), so that when a runner is
- * kill -9'd, the next incarnation's ensure() kills the groups it left behind.
+ * Processes never outlive the runner (../process/bound.ts): every exec runs as the init of its
+ * own PID namespace with the parent-death signal set, so a SIGKILLed runner takes every process
+ * of its steps with it — including ones a script moved to another process group or session.
+ * Where namespaces are not available two fallbacks remain: every exec leads its own process group
+ * (`detached: true`) whose id is recorded in a pid directory (default `<workspaceDir>/runner/pids`,
+ * or `pidDir`), and every process carries DEVTEAM_SANDBOX_OWNER=<projectId>:<runner instance> in
+ * its environment. Before the first exec of a sandbox object (a restarted runner re-running a
+ * step) and in ensure(), groups recorded by another runner and processes marked by another
+ * runner instance are killed.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
@@ -15,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
+import { containToRunnerLife } from '../process/bound.ts';
 import { createLineSplitter, DEFAULT_TAIL_BYTES, TailBuffer } from './lines.ts';
 import { SandboxError, type ExecOptions, type ExecResult, type Sandbox, type SandboxFactoryOptions } from './types.ts';
 
@@ -32,6 +37,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Groups started by this process (any LocalSandbox instance); ensure() never kills these. */
 const liveGroups = new Set<number>();
 const BOOT_ID = readBootId();
+/** This runner process's identity in the DEVTEAM_SANDBOX_OWNER marker. */
+const INSTANCE = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+const OWNER_ENV = 'DEVTEAM_SANDBOX_OWNER';
 
 interface PidRecord {
   pgid: number;
@@ -50,6 +58,9 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
   const log: Logger = opts.logger.child({ sandbox: 'local', projectId: opts.projectId });
   const mine = new Set<number>();
   let ensured = false;
+  let swept: Promise<void> | null = null;
+  /** Once per sandbox object: what a previous runner left behind goes before anything runs. */
+  const sweepOnce = () => (swept ??= killRecorded(false).then(() => killMarked(opts.projectId, false, log)));
 
   const pidFile = (pgid: number): string => path.join(pidDir, `${pgid}.json`);
 
@@ -116,12 +127,14 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     });
     if (o.signal?.aborted) return result({ aborted: true });
     const cwd = await resolveCwd(o.cwd);
-    const env = childEnv(o.env);
+    await sweepOnce();
+    const env: Record<string, string> = { ...childEnv(o.env), [OWNER_ENV]: `${opts.projectId}:${INSTANCE}` };
     if (o.signal?.aborted) return result({ aborted: true }); // no await between here and the listener below
 
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const [file, args] = containToRunnerLife(argv[0], argv.slice(1));
+      child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (cause) {
       throw new SandboxError(`cannot start '${argv[0]}': ${(cause as Error).message}`, 'exec_failed', false, { cause });
     }
@@ -198,6 +211,7 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
       const st = await stat(workdir).catch(() => null);
       if (!st?.isDirectory()) throw new SandboxError(`workspace ${workdir} does not exist`, 'not_found');
       await killRecorded(false);
+      await killMarked(opts.projectId, false, log);
       const created = !ensured;
       ensured = true;
       return { id: `local-${opts.projectId}`, created };
@@ -206,9 +220,31 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     async remove() {
       for (const pgid of mine) signalGroup(pgid, 'SIGKILL');
       await killRecorded(true);
+      await killMarked(opts.projectId, true, log);
       ensured = false;
     },
   };
+}
+
+/**
+ * SIGKILL every process whose environment carries this project's DEVTEAM_SANDBOX_OWNER marker from
+ * another runner instance (or from any, with `all`). Reads /proc/<pid>/environ; no-op without /proc.
+ */
+async function killMarked(projectId: string, all: boolean, log: Logger): Promise<void> {
+  const pids = await readdir('/proc').catch(() => [] as string[]);
+  const prefix = `${OWNER_ENV}=${projectId}:`;
+  for (const p of pids) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
+    const marker = env.split('\0').find((e) => e.startsWith(prefix));
+    if (!marker || (!all && marker === `${prefix}${INSTANCE}`)) continue;
+    try {
+      process.kill(Number(p), 'SIGKILL');
+      log.warn({ pid: Number(p), marker }, 'killed a process left behind by an earlier runner');
+    } catch {
+      /* gone, or not ours */
+    }
+  }
 }
 
 /** The minimal child environment: PATH, HOME, LANG from the runner, then the exec's own env. */

@@ -178,6 +178,35 @@ export class NativeGitWorkspace implements GitWorkspace {
     return { ...tree, baseOid: base };
   }
 
+  async attemptCheckpoint(taskBranch: string, key: string): Promise<'recorded' | 'restored'> {
+    const name = worktreeName(taskBranch);
+    const ref = `refs/devteam/checkpoints/${name}/${key}`;
+    const w = { worktree: name };
+    const saved = await this.repo.ref(ref);
+    if (saved) {
+      await this.repo.git(['reset', '-q', '--hard', 'HEAD'], { op: 'reset of the task tree', ...w });
+      await this.repo.git(['clean', '-ffdxq'], { op: 'clean of the task tree', ...w });
+      await this.repo.git(['read-tree', '-u', '--reset', saved], { op: 'restore of the task tree', ...w });
+      await this.repo.git(['reset', '-q'], { op: 'restore of the task tree', ...w }); // index back to HEAD; the tree keeps the record
+      this.log.info({ taskBranch, key }, 'task tree restored to the attempt checkpoint');
+      return 'restored';
+    }
+    // Record the tree (tracked and untracked, not ignored) through a throw-away index.
+    const index = path.join(this.repo.gitDir, `devteam-index-${process.pid}-${name}-${key}`);
+    try {
+      const env = { GIT_INDEX_FILE: index };
+      await this.repo.git(['read-tree', 'HEAD'], { op: 'checkpoint', ...w, env });
+      await this.repo.git(['add', '-A'], { op: 'checkpoint', ...w, env });
+      const tree = await this.repo.text(['write-tree'], { op: 'checkpoint', ...w, env });
+      const head = await this.repo.text(['rev-parse', 'HEAD'], { op: 'checkpoint', ...w });
+      const commit = await this.repo.commitTree(tree, [head], `checkpoint ${name} ${key}\n`, { ...this.o.author });
+      await this.repo.git(['update-ref', ref, commit], { op: 'checkpoint' });
+    } finally {
+      await rm(index, { force: true });
+    }
+    return 'recorded';
+  }
+
   async workingTreeSummary(taskBranch: string): Promise<TreeSummary> {
     const name = worktreeName(taskBranch);
     const w = { worktree: name };
@@ -280,6 +309,8 @@ export class NativeGitWorkspace implements GitWorkspace {
 
   async removeTask(taskBranch: string): Promise<void> {
     const tree = this.taskTree(taskBranch);
+    const refs = await this.repo.text(['for-each-ref', '--format=%(refname)', `refs/devteam/checkpoints/${worktreeName(taskBranch)}/`], { op: 'checkpoint list' });
+    for (const ref of refs.split('\n').filter(Boolean)) await this.repo.git(['update-ref', '-d', ref], { op: 'checkpoint removal' });
     await this.repo.git(['worktree', 'remove', '--force', '--force', tree.dir], { op: `removal of ${tree.worktree}`, okCodes: [128] });
     await rm(tree.dir, { recursive: true, force: true });
     await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
