@@ -66,8 +66,9 @@ export function claudeEnv(home: string, config: Pick<ClaudeAgentConfig, 'baseUrl
     DISABLE_AUTOUPDATER: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_ERROR_REPORTING: '1',
-    // Strip Anthropic/cloud credentials from the env of commands Claude runs (read by claude.exe 2.1.332).
-    CLAUDE_CODE_SUBPROCESS_ENV_SCRUB: '1',
+    // Not set: CLAUDE_CODE_SUBPROCESS_ENV_SCRUB=1 (strip credentials from the Bash tool's env)
+    // makes 2.1.332 refuse to start without bubblewrap ("bubblewrap is required for subprocess
+    // env scrubbing"). Commands the agent runs can therefore read the API key from their env.
     ...(config.baseUrl ? { ANTHROPIC_BASE_URL: config.baseUrl } : {}),
     ...(config.maxRetries !== undefined ? { CLAUDE_CODE_MAX_RETRIES: String(config.maxRetries) } : {}),
   };

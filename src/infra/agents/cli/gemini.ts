@@ -75,6 +75,9 @@ export function geminiEnv(home: string, config: Pick<GeminiAgentConfig, 'baseUrl
     GEMINI_CLI_HOME: home, // user config + state in <home>/.gemini, never the user's ~/.gemini
     TMPDIR: path.posix.join(home, 'tmp'), // Gemini writes error reports to the OS temp dir
     GEMINI_TELEMETRY_ENABLED: 'false',
+    // 0.61 enables folder trust: headless runs in an untrusted folder exit 55 ("not running in a
+    // trusted directory"). Trusting also loads the workspace .env/.gemini settings (see above).
+    GEMINI_CLI_TRUST_WORKSPACE: 'true',
     ...(config.baseUrl ? { GOOGLE_GEMINI_BASE_URL: config.baseUrl } : {}),
   };
 }
