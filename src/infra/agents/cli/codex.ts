@@ -44,7 +44,8 @@ const toml = (s: string): string => JSON.stringify(s); // a JSON string of print
 /**
  * config.toml for the run. Keys per the config reference: approval_policy "never" (exec
  * never asks anyway), no update check, analytics/feedback off, no history file, no OTel
- * export; with baseUrl a custom Responses-API provider whose key is read from `apiKeyEnv`.
+ * export, secrets filtered from the commands' env (shell_environment_policy); with baseUrl a
+ * custom Responses-API provider whose key is read from `apiKeyEnv`.
  */
 export function codexConfigToml(config: Pick<CodexAgentConfig, 'baseUrl' | 'apiKeyEnv' | 'maxRetries'>): string {
   const lines = [
@@ -57,6 +58,12 @@ export function codexConfigToml(config: Pick<CodexAgentConfig, 'baseUrl' | 'apiK
     '[feedback]', 'enabled = false', '',
     '[history]', 'persistence = "none"', '',
     '[otel]', 'exporter = "none"', '',
+    // Commands the agent runs must not see the key: drop *KEY*/*SECRET*/*TOKEN* variables and
+    // the endpoint's key variable (0.171 passed DEVTEAM_MODEL_KEY through without this).
+    '[shell_environment_policy]',
+    'ignore_default_excludes = false',
+    `exclude = [${['*KEY*', '*SECRET*', '*TOKEN*', ...(config.apiKeyEnv ? [config.apiKeyEnv] : [])].map(toml).join(', ')}]`,
+    '',
   ];
   if (config.baseUrl) {
     lines.push(

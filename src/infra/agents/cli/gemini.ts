@@ -46,11 +46,13 @@ export function geminiArgv(config: Pick<GeminiAgentConfig, 'model' | 'args'>): s
 /**
  * User settings for the run (docs/reference/configuration.md): API-key auth (needed in
  * headless mode; GOOGLE_GEMINI_BASE_URL alone selects the interactive-only "gateway" auth),
- * no usage statistics, no auto-update, telemetry off, bounded API retries.
+ * secret env redaction for tools, no usage statistics, no auto-update, telemetry off,
+ * bounded API retries.
  */
 export function geminiSettings(config: Pick<GeminiAgentConfig, 'maxRetries'>): Record<string, unknown> {
   return {
-    security: { auth: { selectedType: 'gemini-api-key' } },
+    // Redact secret-looking variables (…KEY…, …TOKEN…) from the env of tools/shell commands.
+    security: { auth: { selectedType: 'gemini-api-key' }, environmentVariableRedaction: { enabled: true } },
     privacy: { usageStatisticsEnabled: false },
     general: {
       enableAutoUpdate: false,
