@@ -7,12 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyRun, type FailureClass } from '../../src/infra/agents/cli/classify.ts';
-import { createClaudeParser } from '../../src/infra/agents/cli/claude.ts';
-import { createCodexParser } from '../../src/infra/agents/cli/codex.ts';
+import { claudeArgv, claudeEnv, createClaudeParser } from '../../src/infra/agents/cli/claude.ts';
+import { codexArgv, codexConfigToml, codexEnv, createCodexParser } from '../../src/infra/agents/cli/codex.ts';
+import { PROMPT_MARK, withPromptFromFile } from '../../src/infra/agents/cli/common.ts';
 import type { AgentEvent, AgentStreamParser, CliAgentKind } from '../../src/infra/agents/cli/events.ts';
 import { SUMMARY_MAX } from '../../src/infra/agents/cli/events.ts';
-import { createGeminiParser } from '../../src/infra/agents/cli/gemini.ts';
-import { createOpencodeParser } from '../../src/infra/agents/cli/opencode.ts';
+import { createGeminiParser, geminiArgv, geminiEnv, geminiSettings } from '../../src/infra/agents/cli/gemini.ts';
+import { createOpencodeParser, opencodeArgv, opencodeConfig, opencodeEnv } from '../../src/infra/agents/cli/opencode.ts';
 import { DEFAULT_MAX_LINE_CHARS } from '../../src/infra/sandbox/lines.ts';
 
 const FIX = new URL('../fixtures/agents/', import.meta.url);
@@ -204,5 +205,56 @@ describe('classification table', () => {
     ['crash with a non-zero exit and no report', 'opencode', { isError: false, finished: false, exitCode: 2, stderr: 'panic: boom' }, 'attempt', 'exit_code'],
   ])('%s', (_title, kind, over, cls, reason) => {
     expect(run(kind, over)).toMatchObject({ class: cls, reason });
+  });
+});
+
+describe('argv / env builders (pure)', () => {
+  const home = '/ws/.git/devteam/agent-home/x';
+  it('every agent gets the prompt as one marked operand at the end, after `--` or as `--prompt=`', () => {
+    for (const argv of [claudeArgv({}), codexArgv('/ws', {}), opencodeArgv({})]) expect(argv.slice(-2)).toEqual(['--', PROMPT_MARK]);
+    expect(geminiArgv({}).at(-1)).toBe(`--prompt=${PROMPT_MARK}`);
+    // The wrapper passes the prompt FILE as a positional parameter; the script text is constant.
+    const wrapped = withPromptFromFile('/ws/.git/devteam/prompt.md', claudeArgv({ model: 'm' }));
+    expect(wrapped.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(wrapped.slice(3, 5)).toEqual(['devteam-agent', '/ws/.git/devteam/prompt.md']);
+    expect(wrapped[2]).not.toContain('prompt.md');
+  });
+
+  it('claude: headless stream-json, edits + shell allowed, commits denied, no permission bypass; config dir in the run home', () => {
+    const argv = claudeArgv({ model: 'claude-x', args: ['--effort', 'low'] });
+    expect(argv).toEqual(expect.arrayContaining(['-p', '--output-format', 'stream-json', '--verbose', 'acceptEdits', 'Bash', 'Bash(git commit:*)', '--no-session-persistence', 'claude-x', '--effort']));
+    expect(argv.join(' ')).not.toMatch(/bypassPermissions|dangerously/);
+    expect(claudeEnv(home, { baseUrl: 'http://127.0.0.1:9', maxRetries: 1 })).toMatchObject({ CLAUDE_CONFIG_DIR: home, HOME: home, ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', CLAUDE_CODE_MAX_RETRIES: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' });
+  });
+
+  it('codex: JSONL, ephemeral, strict config, workspace-write; config.toml names the key variable, never a value', () => {
+    expect(codexArgv('/ws', { model: 'gpt-5.5' })).toEqual(expect.arrayContaining(['exec', '--json', '--ephemeral', '--strict-config', 'workspace-write', '/ws', 'gpt-5.5']));
+    const toml = codexConfigToml({ baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY', maxRetries: 0 });
+    expect(toml).toContain('model_provider = "devteam"');
+    expect(toml).toContain('base_url = "http://127.0.0.1:9/v1"');
+    expect(toml).toContain('env_key = "MY_KEY"');
+    expect(toml).toContain('request_max_retries = 0');
+    expect(toml.split('[shell_environment_policy]')[1]).toMatch(/exclude = \[.*"MY_KEY"\]/);
+    expect(codexEnv(home)).toMatchObject({ CODEX_HOME: home, HOME: home });
+  });
+
+  it('gemini: yolo + stream-json; settings pick API-key auth, redact secrets, exclude endpoint vars from .env', () => {
+    expect(geminiArgv({ model: 'gemini-x' })).toEqual(expect.arrayContaining(['--output-format', 'stream-json', '--approval-mode', 'yolo', 'gemini-x']));
+    const s = geminiSettings({ maxRetries: 0 }) as { security: { auth: { selectedType: string } }; general: { maxAttempts: number }; advanced: { excludedEnvVars: string[] } };
+    expect(s.security.auth.selectedType).toBe('gemini-api-key');
+    expect(s.general.maxAttempts).toBe(1);
+    expect(s.advanced.excludedEnvVars).toEqual(expect.arrayContaining(['GOOGLE_GEMINI_BASE_URL', 'GEMINI_API_KEY']));
+    expect(geminiEnv(home, { baseUrl: 'http://127.0.0.1:9' })).toMatchObject({ GEMINI_CLI_HOME: home, GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:9', GEMINI_CLI_TRUST_WORKSPACE: 'true' });
+  });
+
+  it('opencode: provider/model ref, inline config with {env:NAME} key reference and git commit denied', () => {
+    const cfg = { model: 'coder', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' };
+    expect(opencodeArgv(cfg)).toEqual(expect.arrayContaining(['run', '--format', 'json', '--model', 'devteam/coder']));
+    const c = opencodeConfig(cfg) as { provider: { devteam: { options: { apiKey: string } } }; permission: { bash: Record<string, string> } };
+    expect(c.provider.devteam.options.apiKey).toBe('{env:MY_KEY}');
+    expect(c.permission.bash['git commit*']).toBe('deny');
+    const env = opencodeEnv(home, cfg);
+    expect(env).toMatchObject({ HOME: home, XDG_CONFIG_HOME: `${home}/config`, XDG_DATA_HOME: `${home}/data`, OPENCODE_DISABLE_PROJECT_CONFIG: '1' });
+    expect(JSON.parse(env.OPENCODE_CONFIG_CONTENT)).toEqual(c);
   });
 });
