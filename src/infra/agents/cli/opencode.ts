@@ -75,7 +75,11 @@ export function opencodeConfig(config: Pick<OpencodeAgentConfig, 'model' | 'base
   };
 }
 
-/** The environment the adapter sets (variables: https://opencode.ai/docs/cli/#environment-variables; XDG dirs: where opencode keeps config, data, cache, state). */
+/**
+ * The environment the adapter sets. OPENCODE_* variables: https://opencode.ai/docs/cli/#environment-variables
+ * (each name also read by the 1.18.33 binary: `strings bin/opencode.exe`); XDG_* base dirs:
+ * where opencode keeps config, data (sessions, snapshots), cache and state (https://opencode.ai/docs/config/).
+ */
 export function opencodeEnv(home: string, config: Pick<OpencodeAgentConfig, 'model' | 'baseUrl' | 'apiKeyEnv'>): Record<string, string> {
   return {
     HOME: home,
