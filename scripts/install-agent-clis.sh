@@ -52,7 +52,7 @@ check_binaries() {
       log "'$bin --version' failed: $(printf '%s' "$out" | tail -n 3)"
       return 1
     fi
-    log "ok: $bin $(printf '%s' "$out" | head -n 1)"
+    log "ok: $bin $(printf '%s' "$out" | tail -n 1)"
   done
 }
 
