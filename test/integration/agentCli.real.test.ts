@@ -45,6 +45,8 @@ function expectKeyOnlyAtEndpoint(run: ScenarioRun, logs: string): void {
   const agentExec = run.execs[run.execs.length - 1];
   expect(agentExec.argv).toContain(BINARIES[run.kind]); // the wrapped agent argv, not the version probe
   expect(agentExec.envNames.some((n) => /KEY/.test(n))).toBe(true); // delivered via env
+  expect(agentExec.envNames).not.toContain('GITHUB_TOKEN'); // in the runner env, not in envKeys
+  expect(agentExec.home).toBe(path.join(run.ws, AGENT_HOME_ROOT, run.kind)); // never the user's home
   expect(run.stdout.join('\n')).not.toContain(CANARY_KEY);
   expect(run.stderr.join('\n')).not.toContain(CANARY_KEY);
   expect(JSON.stringify(run.events)).not.toContain(CANARY_KEY);

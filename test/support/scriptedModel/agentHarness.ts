@@ -89,8 +89,8 @@ export interface ScenarioRun {
   events: AgentEvent[];
   stdout: string[];
   stderr: string[];
-  /** argv + env NAMES of every sandbox exec (env values are not kept). */
-  execs: { argv: string[]; envNames: string[] }[];
+  /** argv + env NAMES of every sandbox exec (env values are not kept, except HOME: not a secret). */
+  execs: { argv: string[]; envNames: string[]; home: string | undefined }[];
   headBefore: string;
   headAfter: string;
   model: ScriptedModel;
@@ -125,7 +125,7 @@ export async function runScenario(
   const sandbox = createLocalSandbox({ kind: 'local', projectId: `agentcli-${kind}`, workspaceDir: ws, defaultImage: 'unused', logger: silentLogger() });
   await sandbox.ensure();
   const execs: ScenarioRun['execs'] = [];
-  const spy: Sandbox = { ...sandbox, exec: (argv: string[], o?: ExecOptions) => (execs.push({ argv: [...argv], envNames: Object.keys(o?.env ?? {}) }), sandbox.exec(argv, o)) };
+  const spy: Sandbox = { ...sandbox, exec: (argv: string[], o?: ExecOptions) => (execs.push({ argv: [...argv], envNames: Object.keys(o?.env ?? {}), home: o?.env?.HOME }), sandbox.exec(argv, o)) };
   const runnerEnv = { PATH: `${AGENT_CLI_BIN}:${process.env.PATH ?? ''}`, [KEY_ENV[kind]]: CANARY_KEY, GITHUB_TOKEN: 'ghp-not-in-envkeys' };
   const agent = createCliAgent(scriptedConfig(kind, model.url, opts), { env: runnerEnv, logger: opts.logger ?? silentLogger() });
   const events: AgentEvent[] = [];
