@@ -9,14 +9,15 @@ import { DEFAULT_OUTCOMES_LOG_PATH, DEFAULT_TASK_LIST_PATH } from '../domain/pro
 import { doneTaskIdsFromOutcomes, parseOutcomes, recordOutcome, type OutcomeFields } from '../domain/outcomesLog.ts';
 import { buildPrompt, shellQuote } from '../domain/prompt.ts';
 import { parseTaskList, selectNext, type Task } from '../domain/taskList.ts';
-import { taskBranchName, taskSlug } from '../domain/gitRefs.ts';
+import { freeTaskBranchName, TASK_BRANCH_NAMESPACES, taskSlug } from '../domain/gitRefs.ts';
 import type * as M from '../machines/project.machine.ts';
 import type { Config } from '../infra/config.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Database } from '../infra/db/orm.ts';
 import type { Logger } from '../infra/logger.ts';
-import { GitError, type IntegrateArgs } from '../infra/git/types.ts';
+import { GitError, type IntegrateArgs, type OutcomeFacts } from '../infra/git/types.ts';
 import { checkTools, requiredTools } from '../infra/sandbox/toolCheck.ts';
+import { classifyText } from '../infra/agents/cli/classify.ts';
 import { createLineSplitter, TailBuffer } from '../infra/sandbox/lines.ts';
 import type { OutputStream } from '../infra/sandbox/types.ts';
 import type { Hub } from './hub.ts';
@@ -63,15 +64,23 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   let integrating: { key: string; args: IntegrateArgs } | null = null;
 
   const branches = new Map<string, string>();
-  /** The task branch: its slug is fixed at the task's first PREP (a later title change keeps it). */
-  async function branchFor(t: Task): Promise<string> {
+  /**
+   * The task branch: fixed at the task's first PREP (a later title change keeps it), in a namespace
+   * that collides with no branch the remote already has.
+   */
+  async function branchFor(t: Task, signal?: AbortSignal): Promise<string> {
     let b = branches.get(t.id);
     if (b) return b;
     const [row] = await deps.db.query<{ branch: string }>(
       `select branch from task_run where project_id = $1 and task_id = $2 and branch is not null order by attempt limit 1`,
       [projectId, t.id],
     );
-    b = row?.branch ?? taskBranchName(t.id, taskSlug(t.title));
+    if (row?.branch) b = row.branch;
+    else {
+      const free = freeTaskBranchName(t.id, taskSlug(t.title), await git.remoteBranches(signal));
+      if (!free) throw new GitError(`every task-branch name for ${t.id} is taken on the remote (${TASK_BRANCH_NAMESPACES.join('/, ')}/)`, 'git');
+      b = free;
+    }
     branches.set(t.id, b);
     return b;
   }
@@ -149,18 +158,24 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
         ? `\`${shellQuote(config.verify.command)}\` exited ${run.verify.exitCode} in ${(run.verify.durationMs / 1000).toFixed(2)}s`
         : 'verify result not recorded',
       verificationNotes: `Build-only verify; attempt ${i.attempt}${i.attempt > 1 ? ` (earlier attempts failed verification and were retried with their output as feedback)` : ''}.`,
-      artifacts: `branch ${branch}; artifacts/${projectId}/${t.id}/${i.attempt}/ (${run.artifacts.join(', ') || 'none'})`,
+      artifacts: '',
       executor: `${config.agent.kind} agent${config.agent.kind === 'aider' && config.agent.model ? ` (model ${config.agent.model})` : ''}; devteam-runner ${RUNNER_VERSION}; node ${process.version}`,
-      timestamp: new Date(deps.clock.now()).toISOString(),
+      timestamp: '',
     };
+    /** Only what exists on the remote is cited: the commit, and the task branch when it holds it. */
+    const withFacts = (f: OutcomeFacts): OutcomeFields => ({
+      ...fields,
+      artifacts: `commit ${f.taskCommit.slice(0, 12)}${f.branchOnRemote ? `; branch ${branch}` : ''}; runner artifacts of attempt ${i.attempt}: ${run.artifacts.join(', ') || 'none'}`,
+      timestamp: f.committedAt,
+    });
     const args: IntegrateArgs = {
       taskId: t.id,
       taskTitle: t.title,
       taskBranch: branch,
       commitMessage: `${t.id} ${t.title}`,
       outcomesPath,
-      renderOutcomes: (current) =>
-        recordOutcome(current, { id: t.id, title: t.title, heading: t.heading, phase: t.phase ? { heading: t.phase.heading, number: t.phase.number } : null }, fields),
+      renderOutcomes: (current, facts) =>
+        recordOutcome(current, { id: t.id, title: t.title, heading: t.heading, phase: t.phase ? { heading: t.phase.heading, number: t.phase.number } : null }, withFacts(facts)),
     };
     integrating = { key, args };
     return args;
@@ -214,7 +229,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
 
     async prepareTask(i, ctx) {
       const { task: t } = await task(i.taskId); // the task must still exist before the tree is touched
-      const branch = await branchFor(t);
+      const branch = await branchFor(t, ctx.signal);
       await git.prepareTask(branch, ctx.signal);
       const p = await prompt(i);
       ctx.log('runner', `task ${i.taskId} attempt ${i.attempt}: branch ${branch}, prompt ${p.sha256.slice(0, 12)}`);
@@ -250,9 +265,26 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       const e = r.exec;
       const info: M.AgentInfo = { kind: config.agent.kind, exitCode: e.exitCode, durationMs: e.durationMs, diffstat: summary.diffstat };
       const names = ['prompt.md', 'agent.log', 'diff.patch'];
-      if (e.exitCode === 0 && !e.timedOut) return { ok: true, agent: info, promptSha256: p.sha256, artifacts: names };
+      const failed = e.exitCode !== 0 || e.timedOut;
+      // Doing nothing is not success, unless the task says no change is expected (`Changes: none`).
+      const idle = summary.changedFiles.length === 0 && !expectsNoChanges(t);
+      if (!failed && !idle) return { ok: true, agent: info, promptSha256: p.sha256, artifacts: names };
+      const base = { ok: false as const, agent: info, promptSha256: p.sha256, artifacts: names };
+      const said = redact(`${e.stdoutTail}\n${e.stderrTail}`);
+      // What the agent printed tells a person's problem (bad key, quota, unknown model) from a hard task.
+      const verdict = config.agent.kind === 'script' ? null : classifyText(said);
+      if (verdict?.class === 'permanent') {
+        const error = `the agent cannot work until a person acts (${verdict.reason.replace('_', ' ')}): ${verdict.detail}`;
+        return { ...base, permanent: true, error, feedback: error };
+      }
+      if (verdict?.class === 'transient') {
+        // Provider or network trouble: back off and run the same attempt again (it spends no attempt).
+        throw Object.assign(new Error(`agent hit a transient provider error (${verdict.reason}): ${verdict.detail}`), { transient: true });
+      }
+      const ends = tail(said.trim(), 2048);
+      if (!failed) return { ...base, error: 'the agent made no changes', feedback: `the agent made no changes; its output ends:\n${ends}` };
       const why = e.timedOut ? `agent timed out after ${timeoutMs / 1000}s` : e.oom ? 'agent was killed (out of memory, exit 137)' : `agent exited ${e.exitCode ?? e.signal}`;
-      return { ok: false, agent: info, promptSha256: p.sha256, artifacts: names, error: why, feedback: tail(redact(`${why}\n${e.stderrTail || e.stdoutTail}`)) };
+      return { ...base, error: why, feedback: tail(redact(`${why}\n${e.stderrTail || e.stdoutTail}`)) };
     },
 
     async runVerify(i, ctx) {
@@ -315,6 +347,11 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
       return () => undefined;
     },
   };
+}
+
+/** The task says it changes no files (`Changes: none`); such an attempt may leave the tree as it was. */
+function expectsNoChanges(t: Task): boolean {
+  return (t as Task & { expectsNoChanges?: boolean }).expectsNoChanges === true;
 }
 
 function tail(text: string, bytes = FEEDBACK_TAIL): string {

@@ -33,14 +33,31 @@ export function isValidGitRefName(name: string): boolean {
   return name.split('/').every((c) => !c.startsWith('.') && !c.endsWith('.lock'));
 }
 
+/** Task-branch namespaces in order of preference (a remote that already has `devteam` as a branch gets the next). */
+export const TASK_BRANCH_NAMESPACES = ['devteam', 'devteam-runner', 'devteam-tasks'] as const;
+
 /**
- * `devteam/<taskId>-<slug>`; '.' in the id is kept (git allows it). Characters git forbids are
+ * A task branch name that collides with no branch of the remote: the first namespace whose own
+ * name is not a remote branch (git cannot have both `devteam` and `devteam/x`) and under which the
+ * name is not taken; null when all are (the caller reports it).
+ */
+export function freeTaskBranchName(taskId: string, slug: string, remoteBranches: Iterable<string>): string | null {
+  const taken = new Set(remoteBranches);
+  for (const ns of TASK_BRANCH_NAMESPACES) {
+    const name = taskBranchName(taskId, slug, ns);
+    if (!taken.has(ns) && !taken.has(name)) return name;
+  }
+  return null;
+}
+
+/**
+ * `<namespace>/<taskId>-<slug>` (namespace `devteam` by default); '.' in the id is kept (git allows it). Characters git forbids are
  * replaced, and a slug that is not already a slug is re-slugged, so the result is always a valid ref.
  */
-export function taskBranchName(taskId: string, slug: string): string {
+export function taskBranchName(taskId: string, slug: string, namespace: string = TASK_BRANCH_NAMESPACES[0]): string {
   const id = taskId.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+/, '').replace(/\.+$/, '') || 'task';
   const s = SLUG_RE.test(slug) && slug.length <= SLUG_MAX ? slug : taskSlug(slug);
-  const name = `devteam/${id}-${s}`;
+  const name = `${namespace}/${id}-${s}`;
   if (!isValidGitRefName(name)) throw new Error(`Invalid branch name ${JSON.stringify(name)}`); // unreachable by construction
   return name;
 }

@@ -61,6 +61,10 @@ export const projectMachine = setup({
     selectedTask: ({ event }) => (event as { output?: T.SelectOutput }).output?.kind === 'task',
     noTaskList: ({ event }) => (event as { output?: T.SelectOutput }).output?.kind === 'noTaskList',
     agentOk: ({ event }) => (event as { output?: T.AgentOutput }).output?.ok === true,
+    agentPermanent: ({ event }) => {
+      const out = (event as { output?: T.AgentOutput }).output;
+      return out?.ok === false && out.permanent === true;
+    },
     verifyOk: ({ event }) => (event as { output?: T.VerifyOutput }).output?.ok === true,
     budgetLeft: ({ context }) =>
       context.currentTask !== null && context.currentTask.attempt - context.budgetStart + 1 < ATTEMPTS_PER_BUDGET,
@@ -231,6 +235,7 @@ export const projectMachine = setup({
             input: ({ context }) => taskInput(context),
             onDone: [
               { guard: 'agentOk', target: 'verifying', actions: 'recordAgent' },
+              { guard: 'agentPermanent', target: '#halted', actions: ['recordAgent', 'haltOnFailedAttempt'] },
               { guard: 'budgetLeft', target: 'executing', reenter: true, actions: ['recordAgent', 'nextAttempt'] },
               { target: '#halted', actions: ['recordAgent', 'haltOnFailedAttempt'] },
             ],

@@ -137,7 +137,16 @@ export interface PrepareOutput {
 }
 export type AgentOutput =
   | { ok: true; agent: AgentInfo; promptSha256?: string; artifacts?: string[] }
-  | { ok: false; agent: AgentInfo; promptSha256?: string; artifacts?: string[]; error: string; feedback: string };
+  | {
+      ok: false;
+      agent: AgentInfo;
+      promptSha256?: string;
+      artifacts?: string[];
+      error: string;
+      feedback: string;
+      /** Retrying cannot help until a person acts (bad API key, quota, unknown model): halt now, spend no attempts. */
+      permanent?: boolean;
+    };
 export type VerifyOutput =
   | { ok: true; verify: VerifyInfo; artifacts?: string[] }
   | { ok: false; verify: VerifyInfo; artifacts?: string[]; error: string; feedback: string };

@@ -2,7 +2,7 @@
  * GitWorkspace against a real `git http-backend` server over HTTP, checked with native git —
  * the same behaviour on both engines (native git, and the isomorphic-git fallback).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -239,6 +239,27 @@ describe('working tree', () => {
     expect(s.patch).toContain('+fresh\n');
   });
 
+  it('commits symlinks (never followed) and executable bits as they are', async () => {
+    await server.createBareRepo(repo('modes'), { files: { 'src/a.txt': 'a\n' } });
+    const w = ws('modes');
+    await w.sync();
+    const t = await w.prepareTask('devteam/m1');
+    await symlink('src', join(t.dir, 'srclink'));
+    await symlink('/etc/passwd', join(t.dir, 'outside'));
+    await writeFile(join(t.dir, 'run.sh'), '#!/bin/sh\necho hi\n');
+    await chmod(join(t.dir, 'run.sh'), 0o755);
+    const sum = await w.workingTreeSummary('devteam/m1');
+    expect(sum.changedFiles).toEqual(['outside', 'run.sh', 'srclink']);
+    expect(sum.patch).not.toContain('root:'); // /etc/passwd was not read
+    await w.integrate(args('m1'));
+    await w.publish(args('m1'));
+    const tree = await nativeGit(server.repoPath(repo('modes')), 'ls-tree', '-r', 'main');
+    expect(tree).toMatch(/^120000 blob \w+\tsrclink$/m);
+    expect(tree).toMatch(/^120000 blob \w+\toutside$/m);
+    expect(tree).toMatch(/^100755 blob \w+\trun\.sh$/m);
+    expect(await nativeGit(server.repoPath(repo('modes')), 'show', 'main:outside')).toBe('/etc/passwd');
+  });
+
   it('reads text at the target, rejects non-UTF-8', async () => {
     await server.createBareRepo(repo('utf'), { files: { 'ok.md': 'héllo\n', 'bin.dat': new Uint8Array([0xff, 0xfe, 0x80, 0x41]) } });
     const w = ws('utf');
@@ -258,6 +279,24 @@ describe('native engine only', () => {
   beforeAll(() => {
     engine = 'native';
   });
+  it('commits a nested repository as a submodule gitlink (mode 160000)', async () => {
+    await server.createBareRepo(repo('gitlink'), { files: { 'a.txt': 'a\n' } });
+    const w = ws('gitlink');
+    await w.sync();
+    const t = await w.prepareTask('devteam/g1');
+    const sub = join(t.dir, 'vendor/lib');
+    await mkdir(sub, { recursive: true });
+    await nativeGit(sub, 'init', '-q');
+    await writeFile(join(sub, 'x'), 'x\n');
+    await nativeGit(sub, 'add', 'x');
+    await nativeGit(sub, 'commit', '-q', '-m', 'lib');
+    const head = (await nativeGit(sub, 'rev-parse', 'HEAD')).trim();
+    await w.integrate(args('g1'));
+    await w.publish(args('g1'));
+    const tree = await nativeGit(server.repoPath(repo('gitlink')), 'ls-tree', '-r', 'main');
+    expect(tree).toContain(`160000 commit ${head}\tvendor/lib`);
+  });
+
   it('clones the configured branch when the remote HEAD names another one', async () => {
     // `git init --bare` leaves HEAD at refs/heads/master while only main exists.
     await server.createBareRepo(repo('headless'), { files: { 'x.txt': 'x\n' } });

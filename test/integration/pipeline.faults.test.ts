@@ -3,7 +3,7 @@
  * the task, and bad input (malformed task list, missing branch, wrong token, unreachable remote,
  * non-UTF-8 task list, huge task body) — each a clear error, a halt or a retry, nothing lost.
  */
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectActors } from '../../src/actors/projectActors.ts';
@@ -159,5 +159,106 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
     expect(s.state).toBe('idle');
     const prompt = await readFile(join(dataDir, 'inproc/artifacts/huge/1.1/1/prompt.md'), 'utf8');
     expect(Buffer.byteLength(prompt)).toBeLessThan(200 * 1024);
+  });
+
+  describe('doing nothing is not success; what the agent says decides a retry', () => {
+    const runs = (id: string) =>
+      rt.db.query<{ task_id: string; attempt: number; outcome: string | null }>(`select task_id, attempt, outcome from task_run where project_id = $1 order by attempt`, [id]);
+    const commandAgent = (script: string) => ({ agent: { kind: 'command', argv: ['sh', '-c', script] } });
+
+    it('an agent that exits 0 and changes nothing fails each attempt with feedback, then halts; nothing is pushed', async () => {
+      const url = await git.createBareRepo('noop', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      const before = await git.log('noop');
+      await rt.registry.initialize(cfg('noop', url, commandAgent('echo "thinking…"; echo "I think it is done."')));
+      const s = await inState(rt, 'noop', 'halted', 'idle');
+      expect(s.state).toBe('halted');
+      expect(s.lastError).toContain('made no changes');
+      expect((await runs('noop')).map((r) => r.attempt)).toEqual([1, 2, 3]);
+      const prompt3 = await readFile(join(dataDir, 'inproc/artifacts/noop/1.1/3/prompt.md'), 'utf8');
+      expect(prompt3).toContain('the agent made no changes; its output ends:');
+      expect(prompt3).toContain('I think it is done.');
+      expect(await git.log('noop')).toBe(before);
+    });
+
+    it('a known fatal message (bad API key) halts at once, with the agent’s words, and spends no retries', async () => {
+      const url = await git.createBareRepo('authfail', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      await rt.registry.initialize(cfg('authfail', url, commandAgent('echo "litellm.AuthenticationError: invalid api key" >&2; exit 0')));
+      const s = await inState(rt, 'authfail', 'halted', 'idle');
+      expect(s.state).toBe('halted');
+      expect(s.lastError).toContain('auth');
+      expect(s.lastError).toContain('invalid api key');
+      expect((await runs('authfail')).map((r) => r.attempt)).toEqual([1]);
+    });
+
+    it('a rate limit is retried with backoff in the same attempt, then the task completes', async () => {
+      const url = await git.createBareRepo('ratelimit', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      // Fails with a 429 the first time (a marker outside the worktree remembers), then edits.
+      const marker = join(dataDir, 'ratelimit-once');
+      const script = `if [ ! -e '${marker}' ]; then touch '${marker}'; echo "Error: 429 Too Many Requests: rate limit exceeded" >&2; exit 1; fi; echo done > done.txt`;
+      await rt.registry.initialize(cfg('ratelimit', url, commandAgent(script)));
+      const s = await inState(rt, 'ratelimit', 'idle', 'halted');
+      expect(s.state).toBe('idle');
+      expect((await runs('ratelimit')).map((r) => [r.attempt, r.outcome])).toEqual([[1, 'completed']]);
+    });
+  });
+
+  describe('what the remote says is what the user sees', () => {
+    const hook = async (repo: string, script: string) => {
+      const file = join(git.repoPath(repo), 'hooks', 'pre-receive');
+      await writeFile(file, `#!/bin/sh\n${script}\n`);
+      await chmod(file, 0o755);
+    };
+
+    it('a push the remote refuses (a hook) halts at once with the remote’s own message, no non-fast-forward retry', async () => {
+      const url = await git.createBareRepo('protected', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      await hook('protected', `while read old new ref; do if [ "$ref" = refs/heads/main ]; then echo "GL-HOOK-ERR: main is protected; open a merge request" >&2; exit 1; fi; done`);
+      const before = git.stats().receivePackPosts;
+      await rt.registry.initialize(cfg('protected', url));
+      const s = await inState(rt, 'protected', 'halted', 'idle');
+      expect(s.state).toBe('halted');
+      expect(s.substate).toBe(null);
+      expect(s.lastError).toContain('recording failed');
+      expect(s.lastError).toContain('main is protected; open a merge request');
+      // One push of the task branch (integrate) and one refused push of main (record): no retries.
+      expect(git.stats().receivePackPosts - before).toBe(2);
+    });
+
+    it('a remote that already has a `devteam` branch gets task branches in another namespace', async () => {
+      const url = await git.createBareRepo('nsclash', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      await nativeGit(git.repoPath('nsclash'), 'branch', 'devteam', 'main');
+      await rt.registry.initialize(cfg('nsclash', url));
+      expect((await inState(rt, 'nsclash', 'idle', 'halted')).state).toBe('idle');
+      const branches = await nativeGit(git.repoPath('nsclash'), 'branch', '--format=%(refname:short)');
+      expect(branches).toContain('devteam-runner/1.1-task-1');
+      const log = await nativeGit(git.repoPath('nsclash'), 'show', 'main:ai_docs/tasks/task_outcomes.md');
+      expect(log).toContain('branch devteam-runner/1.1-task-1');
+    });
+
+    it('the outcomes entry cites only refs that exist on the remote', async () => {
+      const url = await git.createBareRepo('nobranches', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1), 'verify.sh': VERIFY } });
+      await hook('nobranches', `while read old new ref; do case "$ref" in refs/heads/main) ;; *) echo "only main may be pushed here" >&2; exit 1;; esac; done`);
+      await rt.registry.initialize(cfg('nobranches', url));
+      expect((await inState(rt, 'nobranches', 'idle', 'halted')).state).toBe('idle');
+      const entry = parseOutcomes(await nativeGit(git.repoPath('nobranches'), 'show', 'main:ai_docs/tasks/task_outcomes.md')).get('1.1')!;
+      const commit = (await nativeGit(git.repoPath('nobranches'), 'log', '-1', '--format=%H', '--grep=^DevTeam-Task: 1.1$', 'main')).trim();
+      expect(entry.fields.artifacts).toContain(`commit ${commit.slice(0, 12)}`);
+      expect(entry.fields.artifacts).not.toContain('branch ');
+      // The entry's timestamp is the recorded commit's time, not earlier.
+      const committed = (await nativeGit(git.repoPath('nobranches'), 'log', '-1', '--format=%cI', commit)).trim();
+      expect(Date.parse(entry.fields.timestamp!)).toBe(Date.parse(committed));
+    });
+  });
+
+  it('a task that creates a symlink to a directory, an executable and a nested repository: committed as they are', async () => {
+    const body = () => '```sh\nmkdir -p src && echo x > src/a && ln -s src srclink\nprintf "#!/bin/sh\\necho hi\\n" > run.sh && chmod +x run.sh\n```';
+    const url = await git.createBareRepo('modes', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1, body), 'verify.sh': VERIFY } });
+    await rt.registry.initialize(cfg('modes', url));
+    const s = await inState(rt, 'modes', 'idle', 'halted');
+    expect(s.lastError).toBeNull();
+    expect(s.state).toBe('idle');
+    const tree = await nativeGit(git.repoPath('modes'), 'ls-tree', '-r', 'main');
+    expect(tree).toMatch(/^120000 blob \w+\tsrclink$/m);
+    expect(tree).toMatch(/^100755 blob \w+\trun\.sh$/m);
+    expect(await nativeGit(git.repoPath('modes'), 'show', 'main:srclink')).toBe('src');
   });
 });

@@ -102,6 +102,17 @@ export class Remote {
     this.o.logger.info({ ms: Date.now() - t0, ref }, 'git push done');
   }
 
+  /** Branch names on the remote (`refs/heads/*` without the prefix). */
+  async branches(signal?: AbortSignal): Promise<string[]> {
+    const { fs: _fs, ...c } = this.common(signal);
+    try {
+      const refs = await git.listServerRefs({ http: c.http, url: c.url, onAuth: c.onAuth, corsProxy: c.corsProxy, prefix: 'refs/heads/' });
+      return refs.map((r) => r.ref.slice('refs/heads/'.length));
+    } catch (err) {
+      this.fail(err, 'listing of the branches', signal);
+    }
+  }
+
   /** Reset the remote config entries isomorphic-git reads, whatever the agent wrote there. */
   private async pinConfig(dir: string): Promise<void> {
     const want: [string, string][] = [

@@ -2,7 +2,7 @@
  * workingTreeSummary: what the agent changed, relative to HEAD, for prompts, logs and review.
  */
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { capPatch, fileDiff } from './patch.ts';
@@ -46,7 +46,10 @@ export async function summarize(
     const status = inHead === 0 ? 'A' : inWd === 0 ? 'D' : 'M';
     const before: Content =
       inHead === 0 ? { kind: 'absent' } : decode((await git.readBlob({ fs, dir, oid: head, filepath: path, cache })).blob);
-    const after: Content = inWd === 0 ? { kind: 'absent' } : decode(await readFile(join(dir, path)));
+    // Never read through a link: a symlink's content is its target path (git stores it so).
+    const abs = join(dir, path);
+    const st = inWd === 0 ? null : await lstat(abs);
+    const after: Content = !st ? { kind: 'absent' } : st.isSymbolicLink() ? { kind: 'text', text: await readlink(abs) } : st.isDirectory() ? { kind: 'binary' } : decode(await readFile(abs));
     if (before.kind === 'binary' || after.kind === 'binary') {
       stat.push(`${status} ${path} (binary or large)`);
       parts.push(`diff --git a/${path} b/${path}\nBinary or large files differ\n`);

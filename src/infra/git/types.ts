@@ -23,8 +23,18 @@ export interface IntegrateArgs {
   /** Commit message for the task's change (the runner adds a `DevTeam-Task: <id>` trailer). */
   commitMessage: string;
   outcomesPath: string;
-  /** Pure function: current outcomes log text (null if absent) → new text. */
-  renderOutcomes: (current: string | null) => string;
+  /** Pure function: current outcomes log text (null if absent) and what integrate knows → new text. */
+  renderOutcomes: (current: string | null, facts: OutcomeFacts) => string;
+}
+
+/** What an outcomes entry may cite: only refs and commits that exist on the remote, and their times. */
+export interface OutcomeFacts {
+  /** The task's commit on the target branch (what the entry records). */
+  taskCommit: string;
+  /** Committer time of that commit (ISO 8601 UTC). */
+  committedAt: string;
+  /** The task branch on the remote holds this task's commit (pushed, or already there); false: do not cite it. */
+  branchOnRemote: boolean;
 }
 
 export interface IntegrateResult {
@@ -79,6 +89,8 @@ export interface GitWorkspace {
   sync(signal?: AbortSignal): Promise<{ headOid: string; cloned: boolean }>;
   /** The remote target head oid (idle polling; cheap). */
   remoteHead(signal?: AbortSignal): Promise<string>;
+  /** Names of the remote's branches (`refs/heads/*` without the prefix), for choosing names that never collide. */
+  remoteBranches(signal?: AbortSignal): Promise<string[]>;
   /** A file's text at the local target head, null if absent. Throws GitError(non_utf8) for binary/invalid text. */
   readAtTarget(path: string): Promise<string | null>;
   /** Sorted paths of all files at the target head. */

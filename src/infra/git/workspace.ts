@@ -97,6 +97,10 @@ export class IsoGitWorkspace implements GitWorkspace {
     return this.remote.fetch(this.dir, {}, signal);
   }
 
+  remoteBranches(signal?: AbortSignal): Promise<string[]> {
+    return this.remote.branches(signal);
+  }
+
   async readAtTarget(path: string): Promise<string | null> {
     return this.readAt(await this.targetOid(), normalizePath(path), {});
   }
@@ -149,7 +153,7 @@ export class IsoGitWorkspace implements GitWorkspace {
     return summarize(this.dir, {});
   }
 
-  async integrate(a: IntegrateArgs, _signal?: AbortSignal): Promise<IntegrateResult> {
+  async integrate(a: IntegrateArgs, signal?: AbortSignal): Promise<IntegrateResult> {
     const cache = {};
     const outcomesPath = normalizePath(a.outcomesPath);
     assertBranchName(a.taskBranch);
@@ -188,11 +192,15 @@ export class IsoGitWorkspace implements GitWorkspace {
         throw toGitError(err, { op: `merge of ${a.taskBranch} into ${this.o.branch}`, branch: this.o.branch });
       }
     }
+    // The task branch goes to the remote first, so the entry cites it only when it is there.
+    const branchOnRemote = await this.pushTaskBranch(a.taskBranch, cache, signal);
+    const { commit: recorded } = await git.readCommit({ fs, dir, oid: taskOid, cache });
+    const facts = { taskCommit: taskOid, committedAt: new Date(recorded.committer.timestamp * 1000).toISOString(), branchOnRemote };
     // The outcome entry is written on the target branch's own working tree.
     await cleanCheckout(dir, this.o.branch, cache);
     const current = await this.readAt(await this.targetOid(), outcomesPath, cache);
     await mkdir(dirname(join(dir, outcomesPath)), { recursive: true });
-    await writeFile(join(dir, outcomesPath), a.renderOutcomes(current), 'utf8');
+    await writeFile(join(dir, outcomesPath), a.renderOutcomes(current, facts), 'utf8');
     await git.add({ fs, dir, cache, filepath: outcomesPath });
     const message = withTrailer(`Record outcome of ${a.taskId}: ${a.taskTitle}`, OUTCOME_TRAILER, a.taskId);
     const targetOid = await git.commit({ fs, dir, cache, message, author, committer: author });
@@ -226,17 +234,20 @@ export class IsoGitWorkspace implements GitWorkspace {
         if ((await git.currentBranch({ fs, dir })) === this.o.branch) await cleanCheckout(dir, this.o.branch, cache);
       }
     }
-    let taskBranchPushed = true;
-    try {
-      await this.remote.push(dir, cache, a.taskBranch, signal);
-    } catch (err) {
-      // The task branch is a record, not the integration: an old attempt's branch on the
-      // remote (never force-pushed over) must not fail the publish.
-      if (!(err instanceof GitError) || err.code !== 'non_fast_forward') throw err;
-      taskBranchPushed = false;
-      this.log.warn({ taskId: a.taskId, taskBranch: a.taskBranch }, 'task branch push rejected; remote keeps an older attempt');
-    }
+    const taskBranchPushed = await this.pushTaskBranch(a.taskBranch, cache, signal);
     return { pushed, retries, targetOid: await this.targetOid(), taskBranchPushed };
+  }
+
+  /** Push the task branch, never forced; false when the remote keeps another (an older attempt's). */
+  private async pushTaskBranch(taskBranch: string, cache: object, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.remote.push(this.dir, cache, taskBranch, signal);
+      return true;
+    } catch (err) {
+      if (!(err instanceof GitError) || err.code !== 'non_fast_forward') throw err;
+      this.log.warn({ taskBranch }, 'task branch push rejected; remote keeps an older attempt');
+      return false;
+    }
   }
 
   async isTaskOnRemote(taskId: string): Promise<boolean> {

@@ -122,3 +122,14 @@ function lastLine(s: string): string {
   const lines = s.trim().split('\n');
   return lines[lines.length - 1] ?? '';
 }
+
+/**
+ * Classify free text an agent printed (any agent kind: aider, a `command` agent), by the same rules
+ * as classifyRun: a permanent cause (auth, quota, unknown model), a transient one (rate limit,
+ * overload, network), context overflow (an attempt's failure), or null when nothing is recognised.
+ */
+export function classifyText(text: string): FailureVerdict | null {
+  const t = tail(text);
+  const rule = RULES.find((r) => r.re.test(t));
+  return rule ? { class: rule.class, reason: rule.reason, detail: flat(excerpt(t, rule.re)) } : null;
+}

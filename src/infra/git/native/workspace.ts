@@ -131,6 +131,22 @@ export class NativeGitWorkspace implements GitWorkspace {
     return oid;
   }
 
+  async remoteBranches(signal?: AbortSignal): Promise<string[]> {
+    const acc = await this.access();
+    const out = await this.repo.text(['ls-remote', '--heads', this.o.url], {
+      op: 'ls-remote of the branches',
+      env: acc.env,
+      config: acc.config,
+      token: this.o.token,
+      signal,
+    });
+    return out
+      .split('\n')
+      .map((l) => l.split('\t')[1] ?? '')
+      .filter((r) => r.startsWith('refs/heads/'))
+      .map((r) => r.slice('refs/heads/'.length));
+  }
+
   async readAtTarget(filePath: string): Promise<string | null> {
     const p = normalizeRepoPath(filePath);
     const blob = await this.repo.readBlob(await this.targetOid(), p);
@@ -232,9 +248,12 @@ export class NativeGitWorkspace implements GitWorkspace {
     }
     const author = { ...this.o.author };
     let onTarget = await this.repo.findTrailer(target, TASK_TRAILER, a.taskId);
+    let branchOnRemote: boolean;
     if (!onTarget) {
       const taskCommit = await this.commitTask(a);
       signal?.throwIfAborted();
+      // The task branch goes to the remote first, so the entry cites it only when it is there.
+      branchOnRemote = await this.pushTaskBranch(a.taskBranch, signal);
       const parent = await this.repo.ref(`${taskCommit}^`);
       if (parent === target) {
         onTarget = taskCommit; // based on the current target: a fast-forward
@@ -250,10 +269,14 @@ export class NativeGitWorkspace implements GitWorkspace {
       }
       await this.repo.updateRef(this.target, onTarget, target, `integrate ${a.taskId}`);
       target = onTarget;
+    } else {
+      branchOnRemote = await this.pushTaskBranch(a.taskBranch, signal); // a re-run after a crash: idempotent
     }
     // The outcomes entry, committed on the target without a working tree.
+    const committedAt = new Date(await this.repo.text(['log', '-1', '--format=%cI', onTarget], { op: 'commit time' })).toISOString();
+    const facts = { taskCommit: onTarget, committedAt, branchOnRemote };
     const current = await this.readAtTarget(outcomesPath);
-    const blob = await this.repo.writeBlob(a.renderOutcomes(current));
+    const blob = await this.repo.writeBlob(a.renderOutcomes(current, facts));
     const tree = await this.repo.treeWithFile(target, outcomesPath, blob);
     const message = withTrailer(`Record outcome of ${a.taskId}: ${a.taskTitle}`, OUTCOME_TRAILER, a.taskId);
     const outcome = await this.repo.commitTree(tree, [target], message, author);
@@ -266,32 +289,18 @@ export class NativeGitWorkspace implements GitWorkspace {
     const max = this.o.maxPushRetries ?? 2;
     let retries = 0;
     let pushed = false;
-    let taskBranchPushed = true;
     for (;;) {
       const local = await this.targetOid();
-      const tracking = await this.repo.ref(this.tracking);
-      const refspecs = [`refs/heads/${a.taskBranch}:refs/heads/${a.taskBranch}`];
-      if (local !== tracking) refspecs.unshift(`${this.target}:${this.target}`);
-      const result = await this.push(refspecs, signal);
+      if (local === (await this.repo.ref(this.tracking))) break; // the remote already has exactly this
+      const result = await this.push([`${this.target}:${this.target}`], signal);
       const t = result.get(this.target);
-      const b = result.get(`refs/heads/${a.taskBranch}`);
-      if (b && !b.ok) {
-        if (b.nonFastForward) {
-          // The task branch is a record, not the integration: an old attempt's branch on the
-          // remote (never force-pushed over) must not fail the publish.
-          taskBranchPushed = false;
-          this.log.warn({ taskId: a.taskId, taskBranch: a.taskBranch }, 'task branch push rejected; remote keeps an older attempt');
-        } else {
-          throw new GitError(`The remote refused ${a.taskBranch}: ${b.reason}${result.message ? `\n${result.message}` : ''}`, 'rejected');
-        }
-      }
-      if (!t) break; // nothing to push for the target (the remote already has it)
-      if (t.ok) {
+      if (!t || t.ok) {
         pushed = true;
         await this.repo.git(['update-ref', this.tracking, local], { op: 'tracking ref update' });
         break;
       }
       if (!t.nonFastForward) {
+        // A server hook, a protected branch, a permission: the remote's own words, no retry.
         throw new GitError(`The remote refused the push of ${this.o.branch}: ${t.reason}${result.message ? `\n${result.message}` : ''}`, 'rejected');
       }
       if (retries >= max) throw new GitError(`Push of ${this.o.branch} still rejected after ${retries} retries`, 'non_fast_forward', true);
@@ -299,7 +308,23 @@ export class NativeGitWorkspace implements GitWorkspace {
       this.log.warn({ taskId: a.taskId, retries }, 'target push rejected (non-fast-forward); fetching and merging');
       await this.catchUp(await this.fetchTarget(signal));
     }
+    // The task branch went out with integrate; a re-run here is a no-op when it is there.
+    const taskBranchPushed = await this.pushTaskBranch(a.taskBranch, signal);
     return { pushed, retries, targetOid: await this.targetOid(), taskBranchPushed };
+  }
+
+  /**
+   * Push the task branch (never forced). True when the remote branch holds this branch's commit
+   * afterwards; false when the remote keeps another (an older attempt's branch: non-fast-forward)
+   * or refuses task branches (a hook) — the task's integration does not depend on it.
+   */
+  private async pushTaskBranch(taskBranch: string, signal?: AbortSignal): Promise<boolean> {
+    const ref = `refs/heads/${taskBranch}`;
+    const result = await this.push([`${ref}:${ref}`], signal);
+    const b = result.get(ref);
+    if (!b || b.ok) return true;
+    this.log.warn({ taskBranch, reason: b.reason, remote: result.message || undefined }, 'task branch not pushed; the outcomes entry will not cite it');
+    return false;
   }
 
   async isTaskOnRemote(taskId: string): Promise<boolean> {
