@@ -1,7 +1,8 @@
 /**
- * Orchestration overhead per task: script tasks that do nothing (`true`) and a verify of `true`,
+ * Orchestration overhead per task: script tasks that append one byte to a file (a task must change
+ * something) and a verify of `true`,
  * so the time is all runner (select, prep, exec, verify, integrate, record incl. push) — with the
- * local sandbox and with Docker, beside a bare spawn of `true` / `docker exec true`.
+ * local sandbox and with Docker, beside a bare spawn of true` / `docker exec true`.
  *
  *   npx tsx bench/task-overhead.ts [tasks=20] [local|docker|both]
  */
@@ -31,7 +32,7 @@ async function runner(kind: 'local' | 'docker', image?: string) {
   const git = await startGitServer({ root });
   const db = await scratchDb('benchtask');
   try {
-    const list = `## Phase 1: Noop (Dependencies: None)\n\n` + Array.from({ length: n }, (_, i) => `### 1.${i + 1} Noop ${i + 1} (Dependencies: None)\n\`\`\`sh\ntrue\n\`\`\`\n`).join('\n');
+    const list = ## Phase 1: Noop (Dependencies: None)\n\n` + Array.from({ length: n }, (_, i) => `### 1.${i + 1} Noop ${i + 1} (Dependencies: None)\n\`\`\`sh\nprintf x >> noop.txt\n\`\`\`\n`).join('\n');
     const url = await git.createBareRepo('noop', { files: { 'ai_docs/tasks/tasks_list.md': list } });
     const rt = await createRuntime({
       config: loadConfig({ DATABASE_URL: db.url, DEVTEAM_DATA_DIR: data, DEVTEAM_IDLE_FETCH_SEC: '3600', LOG_LEVEL: 'info', ...(image ? { DEVTEAM_SANDBOX_IMAGE: image } : {}) }),
@@ -47,7 +48,7 @@ async function runner(kind: 'local' | 'docker', image?: string) {
     });
     await rt.registry.initialize({ projectId: 'noop', repo: { url, branch: 'main' }, verify: { command: ['true'] }, agent: { kind: 'script' }, sandbox: { kind } });
     const s = await inState(rt, 'noop', 'idle', 'halted');
-    if (s.state !== 'idle') throw new Error(`bench project halted: ${s.lastError}`);
+    if (s.state !== 'idle') throw new Error(bench project halted: ${s.lastError}`);
     await rt.registry.command('noop', 'STOP');
     await rt.close();
     return durations.slice(1); // the first task includes the warm-up
@@ -70,7 +71,7 @@ async function bareSpawn(times: number): Promise<number[]> {
 }
 
 async function bareDockerExec(image: string, times: number): Promise<number[]> {
-  const name = `bench-exec-${process.pid}`;
+  const name = bench-exec-${process.pid}`;
   await exec('docker', ['run', '-d', '--rm', '--name', name, image, 'sleep', 'infinity']);
   try {
     const out: number[] = [];
@@ -88,7 +89,7 @@ async function bareDockerExec(image: string, times: number): Promise<number[]> {
 if (which !== 'docker') {
   const r = await runner('local');
   const b = await bareSpawn(50);
-  process.stdout.write(`local sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare spawn of true ${median(b).toFixed(1)} ms; ratio ${(median(r) / median(b)).toFixed(0)}×\n`);
+  process.stdout.write(local sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare spawn of true ${median(b).toFixed(1)} ms; ratio ${(median(r) / median(b)).toFixed(0)}×\n`);
 }
 if (which !== 'local') {
   const image = process.env.BENCH_IMAGE ?? 'devteam-sandbox-test:latest';
@@ -96,6 +97,6 @@ if (which !== 'local') {
   else {
     const r = await runner('docker', image);
     const b = await bareDockerExec(image, 20);
-    process.stdout.write(`docker sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare docker exec true ${median(b).toFixed(0)} ms; ratio ${(median(r) / median(b)).toFixed(1)}×\n`);
+    process.stdout.write(docker sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare docker exec true ${median(b).toFixed(0)} ms; ratio ${(median(r) / median(b)).toFixed(1)}×\n`);
   }
 }

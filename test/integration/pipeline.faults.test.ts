@@ -249,7 +249,7 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
     });
   });
 
-  it('a task that creates a symlink to a directory, an executable and a nested repository: committed as they are', async () => {
+  it('a task that creates a symlink to a directory and an executable script: committed as they are', async () => {
     const body = () => '```sh\nmkdir -p src && echo x > src/a && ln -s src srclink\nprintf "#!/bin/sh\\necho hi\\n" > run.sh && chmod +x run.sh\n```';
     const url = await git.createBareRepo('modes', { files: { 'ai_docs/tasks/tasks_list.md': tasks(1, body), 'verify.sh': VERIFY } });
     await rt.registry.initialize(cfg('modes', url));
