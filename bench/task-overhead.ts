@@ -32,7 +32,7 @@ async function runner(kind: 'local' | 'docker', image?: string) {
   const git = await startGitServer({ root });
   const db = await scratchDb('benchtask');
   try {
-    const list = ## Phase 1: Noop (Dependencies: None)\n\n` + Array.from({ length: n }, (_, i) => `### 1.${i + 1} Noop ${i + 1} (Dependencies: None)\n\`\`\`sh\nprintf x >> noop.txt\n\`\`\`\n`).join('\n');
+    const list = `## Phase 1: Noop (Dependencies: None)\n\n` + Array.from({ length: n }, (_, i) => `### 1.${i + 1} Noop ${i + 1} (Dependencies: None)\n\`\`\`sh\nprintf x >> noop.txt\n\`\`\`\n`).join('\n');
     const url = await git.createBareRepo('noop', { files: { 'ai_docs/tasks/tasks_list.md': list } });
     const rt = await createRuntime({
       config: loadConfig({ DATABASE_URL: db.url, DEVTEAM_DATA_DIR: data, DEVTEAM_IDLE_FETCH_SEC: '3600', LOG_LEVEL: 'info', ...(image ? { DEVTEAM_SANDBOX_IMAGE: image } : {}) }),
