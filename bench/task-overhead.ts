@@ -2,7 +2,7 @@
  * Orchestration overhead per task: script tasks that append one byte to a file (a task must change
  * something) and a verify of `true`,
  * so the time is all runner (select, prep, exec, verify, integrate, record incl. push) — with the
- * local sandbox and with Docker, beside a bare spawn of true` / `docker exec true`.
+ * local sandbox and with Docker, beside a bare spawn of `true` / `docker exec true`.
  *
  *   npx tsx bench/task-overhead.ts [tasks=20] [local|docker|both]
  */
@@ -48,7 +48,7 @@ async function runner(kind: 'local' | 'docker', image?: string) {
     });
     await rt.registry.initialize({ projectId: 'noop', repo: { url, branch: 'main' }, verify: { command: ['true'] }, agent: { kind: 'script' }, sandbox: { kind } });
     const s = await inState(rt, 'noop', 'idle', 'halted');
-    if (s.state !== 'idle') throw new Error(bench project halted: ${s.lastError}`);
+    if (s.state !== 'idle') throw new Error(`bench project halted: ${s.lastError}`);
     await rt.registry.command('noop', 'STOP');
     await rt.close();
     return durations.slice(1); // the first task includes the warm-up
@@ -71,7 +71,7 @@ async function bareSpawn(times: number): Promise<number[]> {
 }
 
 async function bareDockerExec(image: string, times: number): Promise<number[]> {
-  const name = bench-exec-${process.pid}`;
+  const name = `bench-exec-${process.pid}`;
   await exec('docker', ['run', '-d', '--rm', '--name', name, image, 'sleep', 'infinity']);
   try {
     const out: number[] = [];
@@ -89,7 +89,7 @@ async function bareDockerExec(image: string, times: number): Promise<number[]> {
 if (which !== 'docker') {
   const r = await runner('local');
   const b = await bareSpawn(50);
-  process.stdout.write(local sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare spawn of true ${median(b).toFixed(1)} ms; ratio ${(median(r) / median(b)).toFixed(0)}×\n`);
+  process.stdout.write(`local sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare spawn of true ${median(b).toFixed(1)} ms; ratio ${(median(r) / median(b)).toFixed(0)}×\n`);
 }
 if (which !== 'local') {
   const image = process.env.BENCH_IMAGE ?? 'devteam-sandbox-test:latest';
@@ -97,6 +97,6 @@ if (which !== 'local') {
   else {
     const r = await runner('docker', image);
     const b = await bareDockerExec(image, 20);
-    process.stdout.write(docker sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare docker exec true ${median(b).toFixed(0)} ms; ratio ${(median(r) / median(b)).toFixed(1)}×\n`);
+    process.stdout.write(`docker sandbox: median ${median(r).toFixed(0)} ms per task (${r.length} tasks); bare docker exec true ${median(b).toFixed(0)} ms; ratio ${(median(r) / median(b)).toFixed(1)}×\n`);
   }
 }
