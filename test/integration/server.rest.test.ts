@@ -85,7 +85,7 @@ describe.skipIf(!!skip)('REST routes', () => {
     const badId = await problem(await post(`${A}/initialize`, projectBody('Bad_ID')), 400);
     expect(badId.detail).toMatch(/^body\.projectId: /);
     const file = await problem(await post(`${A}/initialize`, projectBody('v2', { repo: { url: 'file:///x', branch: 'main' } })), 400);
-    expect(file.detail).toMatch(/repo\.url: .*http or https/);
+    expect(file.detail).toMatch(/repo\.url: must be an http\(s\) URL/);
     const meta = await problem(await post(`${A}/initialize`, projectBody('v3', { repo: { url: 'http://169.254.169.254/', branch: 'main' } })), 400);
     expect(meta.detail).toMatch(/metadata/);
     expect((await problem(await post(`${A}/initialize`), 400)).detail).toMatch(/required/);
