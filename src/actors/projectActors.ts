@@ -14,6 +14,7 @@ import type * as M from '../machines/project.machine.ts';
 import type { Config } from '../infra/config.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { Database } from '../infra/db/orm.ts';
+import { projectRepository } from '../infra/db/projectRepository.ts';
 import type { Logger } from '../infra/logger.ts';
 import { GitError, type IntegrateArgs, type OutcomeFacts } from '../infra/git/types.ts';
 import { checkTools, requiredTools } from '../infra/sandbox/toolCheck.ts';
@@ -53,6 +54,7 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   const a = deps.adapters ?? createProjectAdapters(deps.project.config, { config: deps.config, logger: deps.logger, env: deps.env });
   const { config, git, sandbox, agent, artifacts, redact } = a;
   const projectId = config.projectId;
+  const repo = projectRepository(deps.db);
   const taskListPath = config.taskList?.path ?? DEFAULT_TASK_LIST_PATH;
   const outcomesPath = config.outcomesLog?.path ?? DEFAULT_OUTCOMES_LOG_PATH;
   let needsSync = true;
@@ -71,11 +73,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   async function branchFor(t: Task, signal?: AbortSignal): Promise<string> {
     let b = branches.get(t.id);
     if (b) return b;
-    const [row] = await deps.db.query<{ branch: string }>(
-      `select branch from task_run where project_id = $1 and task_id = $2 and branch is not null order by attempt limit 1`,
-      [projectId, t.id],
-    );
-    if (row?.branch) b = row.branch;
+    const recorded = await repo.taskBranch(projectId, t.id);
+    if (recorded) b = recorded;
     else {
       const free = freeTaskBranchName(t.id, taskSlug(t.title), await git.remoteBranches(signal));
       if (!free) throw new GitError(`every task-branch name for ${t.id} is taken on the remote (${TASK_BRANCH_NAMESPACES.join('/, ')}/)`, 'git');
@@ -139,11 +138,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
   }
 
   async function runRow(i: M.TaskStepInput): Promise<{ agent: M.AgentInfo | null; verify: M.VerifyInfo | null; artifacts: string[] }> {
-    const rows = await deps.db.query<{ agent: M.AgentInfo | null; verify: M.VerifyInfo | null; artifacts: string[] }>(
-      `select agent, verify, artifacts from task_run where project_id = $1 and task_id = $2 and attempt = $3`,
-      [projectId, i.taskId, i.attempt],
-    );
-    return rows[0] ?? { agent: null, verify: null, artifacts: [] };
+    const r = await repo.attemptRecord(projectId, i.taskId, i.attempt);
+    return { agent: r.agent as M.AgentInfo | null, verify: r.verify as M.VerifyInfo | null, artifacts: r.artifacts };
   }
 
   async function integrateArgs(i: M.TaskStepInput): Promise<IntegrateArgs> {
@@ -220,11 +216,8 @@ export function createProjectActors(deps: ProjectActorDeps): ProjectSteps {
         needsSync = true;
         return { kind: 'none', ...progress };
       }
-      const [row] = await deps.db.query<{ max: number | null }>(
-        `select max(attempt) as max from task_run where project_id = $1 and task_id = $2`,
-        [projectId, sel.next.id],
-      );
-      return { kind: 'task', task: { id: sel.next.id, title: sel.next.title, nextAttempt: (row?.max ?? 0) + 1 }, ...progress };
+      const nextAttempt = (await repo.maxAttempt(projectId, sel.next.id)) + 1;
+      return { kind: 'task', task: { id: sel.next.id, title: sel.next.title, nextAttempt }, ...progress };
     },
 
     async prepareTask(i, ctx) {

@@ -7,6 +7,8 @@ import type { Command, ProjectStatus } from '../domain/status.ts';
 import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/project.machine.ts';
 import { stateOf } from '../machines/status.ts';
 import type { Database } from '../infra/db/orm.ts';
+import { eventRepositoryIn } from '../infra/db/eventRepository.ts';
+import { projectRepository, type ProjectRepository } from '../infra/db/projectRepository.ts';
 import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
 import { ProjectConfigError } from './project/adapters.ts';
 import { bindMachine, type ProjectSteps } from './steps.ts';
@@ -51,25 +53,18 @@ export class Registry {
     if (!host) throw new Error(`no host for project ${projectId}`);
     return host.binding;
   });
+  readonly #repo: ProjectRepository;
   #configs = new Map<string, string>();
   #locks = new Map<string, Promise<unknown>>();
   #closing = false;
 
-  constructor(private d: RegistryDeps) {}
+  constructor(private d: RegistryDeps) {
+    this.#repo = projectRepository(d.db);
+  }
 
   /** Restore every project that is not stopped. Bad snapshots halt that project only. */
   async boot(filter?: (projectId: string) => boolean): Promise<{ restored: number; halted: string[] }> {
-    const rows = await this.d.db.query<{
-      id: string;
-      config: Record<string, unknown>;
-      seq: string;
-      state: string;
-      snapshot: unknown;
-      machine_version: string | null;
-    }>(
-      `select p.id, p.config, p.seq, p.state, s.snapshot, s.machine_version
-       from project p left join actor_snapshot s on s.project_id = p.id order by p.id`,
-    );
+    const rows = await this.#repo.listForBoot();
     const halted: string[] = [];
     let restored = 0;
     for (const row of rows) {
@@ -128,12 +123,12 @@ export class Registry {
         // Everything that can reject the config runs before anything is stored.
         const steps = this.#buildSteps({ id, config: resolved });
         const text = canonical(resolved);
-        await this.d.db.query(`insert into project (id, config, state, seq) values ($1, $2::jsonb, 'initializing', 0)`, [id, text]);
+        await this.#repo.insert(id, text);
         let host: ProjectHost;
         try {
           host = this.#host({ id, config: resolved }, 0, steps, undefined).start();
         } catch (err) {
-          await this.d.db.query(`delete from project where id = $1`, [id]);
+          await this.#repo.remove(id);
           throw err;
         }
         this.#configs.set(id, text);
@@ -151,12 +146,12 @@ export class Registry {
       config = (await this.d.resolveConfig?.(JSON.parse(text))) ?? JSON.parse(text);
       const steps = this.#buildSteps({ id, config });
       const newText = canonical(config);
-      await this.d.db.query(`update project set config = $2::jsonb where id = $1`, [id, newText]);
+      await this.#repo.updateConfig(id, newText);
       this.#configs.set(id, newText);
       let host: ProjectHost;
       if (!current || state === 'stopped') {
         await current?.dispose();
-        const seq = current?.seq ?? Number((await this.d.db.query<{ seq: string }>(`select seq from project where id = $1`, [id]))[0]!.seq);
+        const seq = current?.seq ?? (await this.#repo.seq(id));
         // A stopped project starts again from initializing; its seq keeps counting.
         host = this.#host({ id, config }, seq, steps, undefined, 'xstate.init');
       } else {
@@ -197,11 +192,7 @@ export class Registry {
       await host?.dispose();
       this.hosts.delete(projectId);
       await this.d.writer.flush();
-      await this.d.db.transaction(async (q) => {
-        await q(`update task_run set deleted_at = now() where project_id = $1 and deleted_at is null`, [projectId]);
-        await q(`update event set deleted_at = now() where project_id = $1 and deleted_at is null`, [projectId]);
-        await q(`delete from project where id = $1`, [projectId]);
-      });
+      await this.#repo.deleteProject(projectId, (sql) => eventRepositoryIn(sql).markProjectDeleted(projectId));
       this.#configs.delete(projectId);
       this.d.projection.remove(projectId);
       this.d.hub.drop(projectId);
@@ -268,9 +259,9 @@ export class Registry {
   }
 
   async #loadConfig(id: string): Promise<string | undefined> {
-    const rows = await this.d.db.query<{ config: Record<string, unknown> }>(`select config from project where id = $1`, [id]);
-    if (!rows.length) return undefined;
-    const text = canonical(rows[0]!.config);
+    const config = await this.#repo.config(id);
+    if (!config) return undefined;
+    const text = canonical(config);
     this.#configs.set(id, text);
     return text;
   }
@@ -278,9 +269,9 @@ export class Registry {
   async #storedStatus(id: string): Promise<ProjectStatus> {
     const cached = this.d.projection.get(id);
     if (cached) return cached;
-    const rows = await this.d.db.query<{ status: ProjectStatus | null }>(`select status from project where id = $1`, [id]);
-    if (!rows.length || !rows[0]!.status) throw new ProjectNotFoundError(id);
-    return rows[0]!.status;
+    const status = await this.#repo.status(id);
+    if (!status) throw new ProjectNotFoundError(id);
+    return status;
   }
 
   #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {

@@ -8,22 +8,12 @@
  * batch and retries with backoff (nothing is dropped) until close().
  */
 import type { Database } from '../infra/db/orm.ts';
+import { projectRepository, type ProjectRepository, type TaskRunRow } from '../infra/db/projectRepository.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ProjectStatus } from '../domain/status.ts';
 import type { Clock } from '../infra/clock.ts';
 
-export interface TaskRunRow {
-  taskId: string;
-  attempt: number;
-  state: string;
-  branch: string | null;
-  promptSha256: string | null;
-  verify: unknown;
-  agent: unknown;
-  artifacts: string[];
-  outcome: string | null;
-  finished: boolean;
-}
+export type { TaskRunRow } from '../infra/db/projectRepository.ts';
 
 export interface TransitionWrite {
   projectId: string;
@@ -85,11 +75,6 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** JSON.stringify replacer dropping NUL characters from strings. */
-function withoutNul(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
-}
-
 class WriterLane {
   #pending = new Map<string, Pending>();
   #stripNul = false;
@@ -98,11 +83,15 @@ class WriterLane {
   batches = 0;
   rows = 0;
 
+  private readonly repo: ProjectRepository;
+
   constructor(
-    private db: Database,
+    db: Database,
     private logger: Logger,
     private clock: Clock,
-  ) {}
+  ) {
+    this.repo = projectRepository(db);
+  }
 
   write(w: TransitionWrite): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('writer closed'));
@@ -174,88 +163,10 @@ class WriterLane {
    */
   async #commit(batch: Pending[]): Promise<Set<string>> {
     const snaps = batch.map((p) => p.latest);
-    const runs = batch.flatMap((p) => [...p.runs.values()].map((r) => ({ projectId: p.latest.projectId, ...r })));
-    this.rows += snaps.length + runs.length;
-    // Two JSON documents instead of per-column arrays: one serialization, no array-literal escaping.
-    const stringify = this.#stripNul ? (v: unknown) => JSON.stringify(v, withoutNul) : (v: unknown) => JSON.stringify(v);
-    const snapDoc = stringify(
-      snaps.map((s) => ({
-        project_id: s.projectId,
-        seq: s.seq,
-        machine_version: s.machineVersion,
-        snapshot: s.snapshot,
-        fence: s.fence,
-        state: s.status.state,
-        substate: s.status.substate,
-        task_id: s.status.currentTask?.id ?? null,
-        task_title: s.status.currentTask?.title ?? null,
-        attempt: s.status.currentTask?.attempt ?? null,
-        last_error: s.status.lastError,
-        status: s.status,
-      })),
-    );
-    const runDoc = stringify(
-      runs.map((r) => ({
-        project_id: r.projectId,
-        task_id: r.taskId,
-        attempt: r.attempt,
-        state: r.state,
-        prompt_sha256: r.promptSha256,
-        branch: r.branch,
-        verify: r.verify ?? null,
-        agent: r.agent ?? null,
-        artifacts: r.artifacts,
-        outcome: r.outcome,
-        finished: r.finished,
-      })),
-    );
-    return this.db.transaction(async (q) => {
-      const written = await q<{ project_id: string }>(
-        `with s as (
-           select * from jsonb_to_recordset($1::jsonb) as x(project_id text, seq bigint, machine_version text, snapshot jsonb,
-             fence bigint, state text, substate text, task_id text, task_title text, attempt int, last_error text, status jsonb)
-         ), snap as (
-           insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
-           select project_id, seq, machine_version, snapshot, fence, now() from s
-           on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
-             snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
-           where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
-           returning project_id
-         ), proj as (
-           update project p set state = s.state, substate = s.substate, current_task_id = s.task_id,
-             current_task_title = s.task_title, attempt = s.attempt, last_error = s.last_error,
-             status = s.status, seq = s.seq, updated_at = now()
-           from s
-           where p.id = s.project_id and p.seq < s.seq and s.project_id in (select project_id from snap)
-           returning p.id
-         ), runs as (
-           insert into task_run (project_id, task_id, attempt, state, prompt_sha256, branch, verify, agent, artifacts, outcome, finished_at)
-           select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.branch, v.verify, v.agent, v.artifacts, v.outcome,
-                  case when v.finished then now() end
-           from jsonb_to_recordset($2::jsonb) as v(project_id text, task_id text, attempt int, state text, prompt_sha256 text,
-             branch text, verify jsonb, agent jsonb, artifacts jsonb, outcome text, finished bool)
-           where v.project_id in (select project_id from snap)
-           on conflict (project_id, task_id, attempt) do update set state = excluded.state,
-             prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
-             branch = coalesce(excluded.branch, task_run.branch),
-             verify = coalesce(excluded.verify, task_run.verify), agent = coalesce(excluded.agent, task_run.agent),
-             artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
-             finished_at = coalesce(task_run.finished_at, excluded.finished_at)
-           returning 1
-         )
-         select project_id from snap`,
-        [snapDoc, runDoc],
-      );
-      const ok = new Set(written.map((r) => r.project_id));
-      return this.#fencedOff(q, snaps.filter((s) => !ok.has(s.projectId)));
-    });
-  }
-
-  /** Of the snapshot rows not written, those rejected for a stale fence (not merely an old seq). */
-  async #fencedOff(q: (sql: string, p?: unknown[]) => Promise<any[]>, notWritten: TransitionWrite[]): Promise<Set<string>> {
-    if (!notWritten.length) return new Set();
-    const rows = await q(`select project_id, fence from actor_snapshot where project_id = any($1::text[])`, [notWritten.map((s) => s.projectId)]);
-    const stored = new Map(rows.map((r) => [r.project_id as string, Number(r.fence)]));
-    return new Set(notWritten.filter((s) => (stored.get(s.projectId) ?? -1) > s.fence).map((s) => s.projectId));
+    this.rows += snaps.length + batch.reduce((n, p) => n + p.runs.size, 0);
+    const writes = batch.map((p) => ({ ...p.latest, taskRuns: [...p.runs.values()] }));
+    const { written, fences } = await this.repo.writeBatch(writes, { stripNul: this.#stripNul });
+    // Not written: an older seq (a no-op) or a stale fence (another node owns the project now).
+    return new Set(snaps.filter((s) => !written.has(s.projectId) && (fences.get(s.projectId) ?? -1) > s.fence).map((s) => s.projectId));
   }
 }

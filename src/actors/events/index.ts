@@ -13,7 +13,7 @@ import type { RedisHandle } from '../../infra/redis.ts';
 import { MemoryTransport } from './memoryTransport.ts';
 import { RedisTransport } from './redisTransport.ts';
 import { OutboxRelay } from './relay.ts';
-import { EventStore } from './store.ts';
+import { EventRepository as EventStore } from '../../infra/db/eventRepository.ts';
 import type { IngestInput, IngestResult, Transport } from './types.ts';
 import { EventWorker, type EventEffects, type Route } from './worker.ts';
 

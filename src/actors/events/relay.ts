@@ -6,7 +6,7 @@
  * that harmless.
  */
 import type { Logger } from '../../infra/logger.ts';
-import type { EventStore } from './store.ts';
+import type { EventRepository as EventStore } from '../../infra/db/eventRepository.ts';
 import type { Transport } from './types.ts';
 
 export interface RelayOptions {
@@ -71,10 +71,10 @@ export class OutboxRelay {
     let total = 0;
     try {
       while (!this.#closed && this.#o.transport.available) {
-        const due = await this.#o.store.claimDue(this.#o.redeliverSec, limit);
-        if (!due.length) break;
+        const claimed = await this.#o.store.claimDue(this.#o.redeliverSec, limit);
+        if (!claimed.length) break;
         const now = Date.now();
-        for (const m of due) m.enqueuedAt = now;
+        const due = claimed.map((m) => ({ ...m, enqueuedAt: now }));
         if (!(await this.#o.transport.enqueue(due))) {
           await this.#o.store.undispatched(due.map((m) => m.id));
           break;

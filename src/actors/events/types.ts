@@ -4,14 +4,7 @@
  * Redis Stream consumer group, or an in-process queue when REDIS_URL is unset).
  */
 
-export interface IngestInput {
-  /** Client-supplied id (uuid) for de-duplication; generated when absent. */
-  id?: string;
-  type: string;
-  projectId: string;
-  payload: Record<string, unknown>;
-  correlationId: string;
-}
+export type { EventStatus, IngestInput } from '../../infra/db/eventRepository.ts';
 
 export type DispatchResult = 'queued' | 'deferred';
 
@@ -61,4 +54,3 @@ export interface Transport {
 }
 
 /** Event status in the `event` table. */
-export type EventStatus = 'received' | 'processed' | 'ignored' | 'rejected' | 'dead';

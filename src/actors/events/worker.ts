@@ -13,7 +13,7 @@ import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { CommandResult } from '../host.ts';
 import { ProjectNotFoundError } from '../registry.ts';
-import type { EventStore, StoredEvent } from './store.ts';
+import type { EventRepository as EventStore, StoredEvent } from '../../infra/db/eventRepository.ts';
 import type { Delivery, EventStatus, Verdict } from './types.ts';
 
 /** What events act on (the Registry satisfies it). */

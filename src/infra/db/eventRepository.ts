@@ -1,14 +1,36 @@
 /**
- * Event persistence: the transactional outbox. An ingested event's row and its outbox row are
+ * All SQL of the events family: `event` (every ingested event and how it ended) and `outbox`
+ * (what is due for dispatch to the queue). The transactional outbox: An ingested event's row and its outbox row are
  * written in the same transaction (concurrent ingests share one through the batcher), so an
  * event is either stored and due for dispatch, or not stored at all. The outbox row is written
  * already marked dispatched (the XADD follows right after commit); if that dispatch fails the
  * mark is cleared, and the relay dispatches again anything not acknowledged in time.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../../infra/db/orm.ts';
 import { Batcher } from './batcher.ts';
-import type { EventStatus, IngestInput, QueueMessage } from './types.ts';
+import type { Database } from './orm.ts';
+import type { Sql } from './projectRepository.ts';
+
+/** How an event ended (`received` until the worker decided). */
+export type EventStatus = 'received' | 'processed' | 'ignored' | 'rejected' | 'dead';
+
+/** An event to store. */
+export interface IngestInput {
+  /** Client-supplied id (uuid) for de-duplication; generated when absent. */
+  id?: string;
+  type: string;
+  projectId: string;
+  payload: Record<string, unknown>;
+  correlationId: string;
+}
+
+/** An outbox entry due for (re-)dispatch. */
+export interface DueEvent {
+  id: string;
+  type: string;
+  projectId: string;
+  correlationId: string;
+}
 
 export interface StoredIngest {
   id: string;
@@ -34,7 +56,7 @@ export interface Outcome {
   deliveries: number;
 }
 
-export class EventStore {
+export class EventRepository {
   readonly #ingest: Batcher<IngestInput & { id: string }, StoredIngest>;
   readonly #outcomes: Batcher<Outcome, boolean>;
 
@@ -67,7 +89,7 @@ export class EventStore {
    * within `redeliverSec`. The claim marks them dispatched now (skip-locked, so two relays never
    * take the same row); call `undispatched` for those the queue did not accept.
    */
-  async claimDue(redeliverSec: number, limit = 500): Promise<QueueMessage[]> {
+  async claimDue(redeliverSec: number, limit = 500): Promise<DueEvent[]> {
     const rows = await this.db.query<{ id: string; type: string; project_id: string; correlation_id: string }>(
       `update outbox o set dispatched_at = now(), attempts = o.attempts + 1
        from event e
@@ -78,8 +100,7 @@ export class EventStore {
        returning e.id, e.type, e.project_id, e.correlation_id`,
       [redeliverSec, limit],
     );
-    const now = Date.now();
-    return rows.map((r) => ({ id: r.id, type: r.type, projectId: r.project_id, correlationId: r.correlation_id, enqueuedAt: now }));
+    return rows.map((r) => ({ id: r.id, type: r.type, projectId: r.project_id, correlationId: r.correlation_id }));
   }
 
   /** The queue did not take these: leave them for the relay (dispatch "deferred"). */
@@ -156,4 +177,14 @@ export class EventStore {
     });
     return items.map((o) => updated.has(o.id));
   }
+}
+
+/** Statements of the events family that run inside another family's transaction. */
+export function eventRepositoryIn(sql: Sql) {
+  return {
+    /** A deleted project's events stay for audit, marked deleted. */
+    async markProjectDeleted(projectId: string): Promise<void> {
+      await sql(`update event set deleted_at = now() where project_id = $1 and deleted_at is null`, [projectId]);
+    },
+  };
 }
