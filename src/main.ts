@@ -9,8 +9,7 @@ import { watchLauncher } from './infra/process/parent.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
 import { createProjectActors } from './actors/projectActors.ts';
 import { detectDocker } from './infra/sandbox/detect.ts';
-// Issue 7 (multi-node): cluster membership when REDIS_URL (+ DATABASE_URL) is set.
-import type { Cluster } from './cluster.ts';
+import type { Cluster } from './actors/cluster/index.ts';
 import type { RedisHandle } from './infra/redis.ts';
 import { createMetrics } from './infra/metrics.ts';
 
@@ -27,7 +26,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const worker = argv.includes('--worker');
   let runtime: Runtime | undefined;
   let stopServer: (() => Promise<void>) | undefined;
-  // Issue 7: cluster member when Redis + Postgres are configured (DEVTEAM_CLUSTER=false opts out).
+  // A cluster member when Redis + Postgres are configured (DEVTEAM_CLUSTER=false opts out).
   const clustered = !!(config.REDIS_URL && config.DATABASE_URL && config.DEVTEAM_CLUSTER);
   let cluster: Cluster | undefined;
   let redis: RedisHandle | undefined;
@@ -43,10 +42,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     }, config.DEVTEAM_SHUTDOWN_TIMEOUT_MS);
     force.unref();
     await stopServer?.();
-    await stopWorker?.(); // issue 7
-    await cluster?.close(); // issue 7: hand shards over before closing the runtime
+    await stopWorker?.();
+    await cluster?.close(); // hand shards over before closing the runtime
     await runtime?.close();
-    await redis?.close(); // issue 7
+    await redis?.close();
     logger.info('shutdown complete');
     logger.flush?.();
     process.exit(0);
@@ -72,7 +71,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
         project,
         ...rt,
         onVerify: (seconds) => metrics.verifyDuration.observe(seconds),
-        // Issue 7: never push for a project whose shard lease this node no longer holds.
+        // Never push for a project whose shard lease this node no longer holds.
         beforePush: clustered ? () => cluster!.checkLease(project.id) : undefined,
       }),
     resolveConfig: resolveSandboxKind,
@@ -91,7 +90,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     }).remove();
   };
   if (clustered) {
-    const { startCluster } = await import('./cluster.ts');
+    const { startCluster } = await import('./actors/cluster/index.ts');
     cluster = await startCluster({ runtime: rt, redis: redis!, purge });
   }
   const served = cluster ? cluster.view() : rt;
@@ -112,7 +111,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     const { createEventPipeline } = await import('./actors/events/index.ts');
     const pipeline = createEventPipeline({
       db: rt.db,
-      effects: cluster ? cluster.effects : rt.registry,
+      effects: served.projects,
       logger,
       metrics,
       clock: rt.clock,

@@ -10,7 +10,9 @@ import type { Database } from '../infra/db/orm.ts';
 import { eventRepositoryIn } from '../infra/db/eventRepository.ts';
 import { projectRepository, type ProjectRepository } from '../infra/db/projectRepository.ts';
 import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
-import { ProjectConfigError } from './project/adapters.ts';
+import { ProjectConfigError, ProjectNotFoundError } from './errors.ts';
+
+export { ProjectNotFoundError } from './errors.ts';
 import { bindMachine, type ProjectSteps } from './steps.ts';
 
 export interface ProjectRecord {
@@ -38,13 +40,6 @@ export type InitializeResult =
 
 /** States in which a project's config may be replaced (it is not running a task). */
 const REPLACEABLE = new Set(['paused', 'halted', 'idle', 'awaitingTaskList', 'stopped']);
-
-export class ProjectNotFoundError extends Error {
-  override name = 'ProjectNotFoundError';
-  constructor(readonly projectId: string) {
-    super(`project ${projectId} not found`);
-  }
-}
 
 export class Registry {
   readonly hosts = new Map<string, ProjectHost>();

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../infra/db/orm.ts';
 import type { Logger } from '../infra/logger.ts';
 import { Hub } from './hub.ts';
 import { createStatusProjection, type StatusProjection } from './projection.ts';
+import { localProjects, type Projects } from './projects.ts';
 import { Registry, type ProjectRecord } from './registry.ts';
 import { SlotPool } from './slots.ts';
 import type { ProjectSteps } from './steps.ts';
@@ -22,6 +23,8 @@ export interface Runtime {
   slots: SlotPool;
   writer: TransitionWriter;
   registry: Registry;
+  /** The one way in for REST, events and the CLI's server side (local here; routed on a cluster node). */
+  projects: Projects;
   logger: Logger;
   clock: Clock;
   /** Cancel steps, flush writes, close the database. Idempotent. */
@@ -37,7 +40,7 @@ export interface RuntimeOptions {
   /** Restore persisted projects at start (default true). */
   boot?: boolean;
   db?: Database;
-  /** Ownership epoch per project written with every snapshot (multi-node; see src/cluster.ts). Added for issue 7. */
+  /** Ownership epoch per project written with every snapshot (multi-node; see src/actors/cluster). */
   fence?: (projectId: string) => number;
 }
 
@@ -59,6 +62,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<Runtime> {
     slots,
     writer,
     registry,
+    projects: localProjects(registry, db),
     close: () =>
       (closed ??= (async () => {
         await registry.shutdown();

@@ -6,7 +6,7 @@
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/actors/runtime.ts';
-import { LeaseLostError, startCluster, type Cluster } from '../../src/cluster.ts';
+import { LeaseLostError, startCluster, type Cluster } from '../../src/actors/cluster/index.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { createRedis } from '../../src/infra/redis.ts';

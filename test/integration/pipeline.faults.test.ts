@@ -114,7 +114,7 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
   });
 
   it("keeps a task's branch (slug fixed at its first PREP) when its title changes later", async () => {
-    const list = (title: string) => `## Phase 1: P (Dependencies: None)\n\n### 1.1 ${title} (Dependencies: None)\n\`\`\`sh\nwhile [ ! -e go.txt ]; do sleep 0.05; done\n\`\`\`\n`;
+    const list = (title: string) => `## Phase 1: P (Dependencies: None)\n\n### 1.1 ${title} (Dependencies: None)\n\`\`\`sh\nwhile [ ! -e go.txt ]; do sleep 0.05; done\necho done > done.txt\n\`\`\`\n`;
     const url = await git.createBareRepo('slug', { files: { 'ai_docs/tasks/tasks_list.md': list('Original title'), 'verify.sh': VERIFY } });
     await rt.registry.initialize(cfg('slug', url));
     await inState(rt, 'slug', 'executing');
@@ -122,7 +122,8 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
     await git.commitUpstream('slug', { 'ai_docs/tasks/tasks_list.md': list('Renamed later'), 'go.txt': 'go\n' }, { message: 'rename 1.1' });
     // A changed config restarts the stopped project from initializing (which fetches the rename).
     expect((await rt.registry.initialize(cfg('slug', url, { verify: { command: ['sh', 'verify.sh'], timeoutSec: 60 } }))).code).toBe('replaced');
-    const idle = await inState(rt, 'slug', 'idle');
+    const idle = await inState(rt, 'slug', 'idle', 'halted');
+    expect(idle.lastError).toBeNull();
     expect(idle.completedTaskIds).toEqual(['1.1']);
     const runs = await rt.db.query<{ attempt: number; branch: string }>(`select attempt, branch from task_run where project_id = 'slug' order by attempt`);
     expect(runs.map((r) => r.branch)).toEqual(['devteam/1.1-original-title', 'devteam/1.1-original-title']);

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { FencedWriteError } from '../../src/actors/writer.ts';
-import { LeaseLostError, startCluster, type Cluster } from '../../src/cluster.ts';
+import { LeaseLostError, startCluster, type Cluster } from '../../src/actors/cluster/index.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { createRedis } from '../../src/infra/redis.ts';

@@ -15,7 +15,26 @@ export function waitForStatus(rt: Runtime, projectId: string, pred: (s: ProjectS
   ]);
 }
 
-export const inState = (rt: Runtime, id: string, ...states: string[]) => waitForStatus(rt, id, (s) => states.includes(s.state), states.join('|'));
+/**
+ * Resolves once the project is in one of `states`. A project that halts while the test waits for
+ * something else fails the wait at once with its error, instead of at the safety timeout.
+ */
+export const inState = (rt: Runtime, id: string, ...states: string[]) => {
+  let unexpected: ProjectStatus | null = null;
+  return waitForStatus(
+    rt,
+    id,
+    (s) => {
+      if (states.includes(s.state)) return true;
+      if (s.state === 'halted') unexpected = s;
+      return unexpected !== null;
+    },
+    states.join('|'),
+  ).then((s) => {
+    if (unexpected && !states.includes(s.state)) throw new Error(`project ${id} is ${s.state} while waiting for ${states.join('|')}: ${s.lastError ?? 'no error'}`);
+    return s;
+  });
+};
 
 /**
  * Wait (bounded, 60 s) for a condition that has no event of its own, re-checking it every few

@@ -12,13 +12,13 @@ import type { Clock } from '../../infra/clock.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { CommandResult } from '../host.ts';
-import { ProjectNotFoundError } from '../registry.ts';
+import { ProjectNotFoundError } from '../errors.ts';
 import type { EventRepository as EventStore, StoredEvent } from '../../infra/db/eventRepository.ts';
 import type { Delivery, EventStatus, Verdict } from './types.ts';
 
 /** What events act on (the Registry satisfies it). */
 export interface EventEffects {
-  wake(projectId: string, type: 'REPO_UPDATED' | 'TASKS_CHANGED'): boolean;
+  wake(projectId: string, type: 'REPO_UPDATED' | 'TASKS_CHANGED'): boolean | Promise<boolean>;
   command(projectId: string, cmd: Command): Promise<CommandResult>;
 }
 
@@ -35,7 +35,7 @@ const command = (cmd: Command): Route => async (e, fx, log) => {
     throw err;
   }
 };
-const wake = (type: 'REPO_UPDATED' | 'TASKS_CHANGED'): Route => async (e, fx) => (fx.wake(e.projectId, type) ? 'processed' : 'rejected');
+const wake = (type: 'REPO_UPDATED' | 'TASKS_CHANGED'): Route => async (e, fx) => ((await fx.wake(e.projectId, type)) ? 'processed' : 'rejected');
 
 export const DEFAULT_ROUTES: Record<string, Route> = {
   'repo.updated': wake('REPO_UPDATED'),

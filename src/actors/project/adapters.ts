@@ -13,6 +13,7 @@ import type { Logger } from '../../infra/logger.ts';
 import { createDockerSandbox } from '../../infra/sandbox/docker.ts';
 import { createLocalSandbox } from '../../infra/sandbox/local.ts';
 import type { Sandbox } from '../../infra/sandbox/types.ts';
+import { ProjectConfigError } from '../errors.ts';
 import { createArtifactStore, createRedactor, type ArtifactStore } from './artifacts.ts';
 
 export interface ProjectAdapters {
@@ -26,13 +27,7 @@ export interface ProjectAdapters {
   missingToken: string | null;
 }
 
-/** A project config that cannot be turned into adapters (invalid stored config, bad agent template, …). */
-export class ProjectConfigError extends Error {
-  override name = 'ProjectConfigError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export { ProjectConfigError } from '../errors.ts';
 
 export function createProjectAdapters(
   raw: Record<string, unknown>,

@@ -24,6 +24,8 @@ export interface Database {
   embedded: boolean;
   /** Runs SQL on the driver's connection (inside `trx` when given). */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** A round trip to the server (`select 1`): readiness probes. */
+  ping(): Promise<void>;
   /** One transaction; everything inside must use the callback's `q`. */
   transaction<T>(fn: (q: <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T>;
   migrateUp(): Promise<string[]>;
@@ -96,6 +98,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     orm: orm!,
     embedded: !!embedded,
     query: (sql, params) => run(sql, params),
+    ping: async () => void (await run('select 1')),
     transaction: (fn) =>
       orm!.em.fork().transactional(async (em) => {
         const ctx = em.getTransactionContext();

@@ -43,7 +43,7 @@ export function eventsPlugin(opts: EventsPluginOptions = {}): EventsPlugin {
       const c = runtime.config;
       const p = createEventPipeline({
         db: runtime.db,
-        effects: runtime.registry,
+        effects: runtime.projects,
         logger: ctx.logger,
         metrics: ctx.metrics,
         clock: runtime.clock,

@@ -23,7 +23,7 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
 
 export async function readyz(_req: ApiRequest, d: RestDeps): Promise<ApiResponse> {
   const [database, redis] = await Promise.all([
-    within(d.runtime.db.query('select 1'), 2000),
+    within(d.runtime.db.ping(), 2000),
     d.redis ? d.redis.ping(2000) : Promise.resolve(undefined),
   ]);
   const checks = { database: database ? 'ok' : 'failed', redis: redis === undefined ? 'not_configured' : redis ? 'ok' : 'failed' };

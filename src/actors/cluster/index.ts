@@ -17,18 +17,20 @@
  * (FencedWriteError) even if the new owner has not written yet.
  */
 import { hostname } from 'node:os';
-import type { CommandResult } from './actors/host.ts';
-import type { EventEffects } from './actors/events/worker.ts';
-import type { Runtime } from './actors/runtime.ts';
-import { ProjectNotFoundError, type InitializeResult, type Registry } from './actors/registry.ts';
-import { CommandRouter, NotAppliedHereError, type ClusterCommand, type Reply } from './actors/cluster/commandRouter.ts';
-import { ShardManager } from './actors/cluster/shardManager.ts';
-import { clusterKeys, shardOf, type ClusterKeys } from './actors/cluster/shards.ts';
-import { StatusRelay, type ClusterHub } from './actors/cluster/statusRelay.ts';
-import type { HubEvent } from './actors/hub.ts';
-import type { Command, ProjectStatus } from './domain/status.ts';
-import type { RedisHandle } from './infra/redis.ts';
-import { HttpError } from './server/http/errors.ts';
+import type { Command, ProjectStatus } from '../../domain/status.ts';
+import { projectRepository } from '../../infra/db/projectRepository.ts';
+import type { RedisHandle } from '../../infra/redis.ts';
+import { OwnerUnavailableError, ProjectNotFoundError } from '../errors.ts';
+import type { EventEffects } from '../events/worker.ts';
+import type { CommandResult } from '../host.ts';
+import type { HubEvent } from '../hub.ts';
+import type { InitializeResult } from '../registry.ts';
+import type { Runtime } from '../runtime.ts';
+import { CommandRouter, NotAppliedHereError, type ClusterCommand, type Reply } from './commandRouter.ts';
+import { routedProjects } from './routedProjects.ts';
+import { ShardManager } from './shardManager.ts';
+import { clusterKeys, shardOf, type ClusterKeys } from './shards.ts';
+import { StatusRelay, type ClusterHub } from './statusRelay.ts';
 
 export interface ClusterOptions {
   runtime: Runtime;
@@ -80,8 +82,10 @@ export interface Cluster {
   status(projectId: string): Promise<ProjectStatus>;
   /** EventEffects for the event worker: commands and wake-ups go to the owner. */
   effects: EventEffects;
-  /** The runtime with a cluster-aware registry (for startServer). */
+  /** The runtime whose `projects` are routed to their owners (for startServer). */
   view(): Runtime;
+  /** Delete through the owner (bounded wait). */
+  remove(projectId: string): Promise<{ ok: true } | { ok: false; state: string }>;
   /** Resolves once the first lease round ran and its restores finished. */
   ready(): Promise<void>;
   /** Clean leave: stop actors, release leases (others take over at once), stop consuming. */
@@ -90,7 +94,8 @@ export interface Cluster {
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const rt = o.runtime;
-  const { config, registry, db } = rt;
+  const { config, registry, db, clock } = rt;
+  const repo = projectRepository(db);
   const cfg = config as Partial<Record<string, unknown>>;
   const nodeId = o.nodeId ?? (cfg.DEVTEAM_NODE_ID as string | undefined) ?? `${hostname()}-${process.pid}`;
   const keys = clusterKeys(o.prefix ?? (cfg.DEVTEAM_CLUSTER_PREFIX as string | undefined) ?? 'devteam');
@@ -104,7 +109,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const fences = new Map<number, number>();
 
   // Epochs must exceed every fence already stored (Redis may have been emptied).
-  const [{ max }] = await db.query<{ max: string | null }>(`select max(fence) as max from actor_snapshot`);
+  const maxFence = await repo.maxFence();
 
   let router!: CommandRouter;
   let relay!: StatusRelay;
@@ -118,23 +123,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     logger,
     async onGained(gained) {
       for (const [s, e] of gained) fences.set(s, e);
-      const started = Date.now();
-      const ids = (await db.query<{ id: string }>(`select id from project`)).map((r) => r.id).filter((id) => gained.has(shard(id)));
+      const started = clock.now();
+      const ids = (await repo.ids()).filter((id) => gained.has(shard(id)));
       // Stamp the new epoch first: from here on a stale owner's write of these rows is rejected.
-      if (ids.length) {
-        await db.query(
-          `update actor_snapshot s set fence = v.fence from unnest($1::text[], $2::bigint[]) as v(id, fence)
-           where s.project_id = v.id and s.fence < v.fence`,
-          [ids, ids.map((id) => gained.get(shard(id))!)],
-        );
-      }
+      await repo.stampFences(ids, ids.map((id) => gained.get(shard(id))!));
       const stillMine = (id: string) => {
         const s = shard(id);
         return gained.has(s) && manager.epoch(s) === gained.get(s);
       };
       const r = await registry.boot(stillMine);
       // Announce the restored state so other nodes' streams see the takeover (a missed seq → flagged reset).
-      const ts = new Date().toISOString();
+      const ts = new Date(clock.now()).toISOString();
       const events: HubEvent[] = [];
       for (const id of ids) {
         const st = registry.get(id) ? rt.projection.get(id) : undefined;
@@ -142,7 +141,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       }
       relay.announce(events);
       router.setShards(manager.owned());
-      logger.info({ shards: [...gained.keys()], projects: ids.length, restored: r.restored, halted: r.halted.length, ms: Date.now() - started }, 'shards restored');
+      logger.info({ shards: [...gained.keys()], projects: ids.length, restored: r.restored, halted: r.halted.length, ms: clock.now() - started }, 'shards restored');
     },
     async onLost(lost) {
       const set = new Set(lost);
@@ -155,7 +154,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       logger.info({ shards: lost, projects: ids.length }, 'shards released');
     },
   });
-  await manager.leases.floorEpoch(Number(max ?? 0));
+  await manager.leases.floorEpoch(maxFence);
 
   router = new CommandRouter({
     redis: o.redis,
@@ -216,9 +215,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const status = async (projectId: string): Promise<ProjectStatus> => {
     const live = rt.projection.get(projectId);
     if (live) return live;
-    const rows = await db.query<{ status: ProjectStatus | null }>(`select status from project where id = $1`, [projectId]);
-    if (!rows[0]?.status) throw new ProjectNotFoundError(projectId);
-    return rows[0].status;
+    const stored = await repo.status(projectId);
+    if (!stored) throw new ProjectNotFoundError(projectId);
+    return stored;
   };
 
   const routeCommand: Cluster['routeCommand'] = async (projectId, cmd, opts = {}) => {
@@ -231,9 +230,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   const initialize: Cluster['initialize'] = async (config, opts = {}) => {
     const r = await router.send(config.projectId, { kind: 'initialize', config }, opts.timeoutMs ?? Math.max(30_000, commandTimeoutMs));
-    if (r === 'timeout' || r === 'sent') {
-      throw new HttpError(503, 'owner-unavailable', 'Owner unavailable', `no node applied initialize for ${config.projectId} in time; it stays queued for the shard's owner`, {}, { 'retry-after': '1' });
-    }
+    if (r === 'timeout' || r === 'sent') throw new OwnerUnavailableError(config.projectId, 'initialize');
     return unwrap(config.projectId, r) as InitializeResult;
   };
 
@@ -274,8 +271,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         return r;
       },
     },
+    async remove(projectId) {
+      const r = await router.send(projectId, { kind: 'delete' }, Math.max(30_000, commandTimeoutMs));
+      if (r === 'timeout' || r === 'sent') throw new OwnerUnavailableError(projectId, 'delete');
+      return unwrap(projectId, r) as { ok: true } | { ok: false; state: string };
+    },
     view() {
-      return { ...rt, hub: rt.hub, registry: clusterRegistry(registry, cluster, commandTimeoutMs) };
+      return { ...rt, hub: rt.hub, projects: routedProjects(cluster, rt, commandTimeoutMs) };
     },
     ready: () =>
       (readyP ??= (async () => {
@@ -290,39 +292,4 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       })()),
   };
   return cluster;
-}
-
-/**
- * The registry as REST sees it on a cluster node: writes travel to the owner, reads come from
- * the relayed projection. A routed command that times out answers like a STOP that timed out
- * (`timedOut: true` → 202 with the current status).
- */
-function clusterRegistry(registry: Registry, c: Cluster, commandTimeoutMs: number): Registry {
-  const overrides: Partial<Record<keyof Registry, unknown>> = {
-    initialize: (config: Record<string, unknown> & { projectId: string }) => c.initialize(config),
-    async command(projectId: string, cmd: Command, opts: { stopTimeoutMs?: number } = {}): Promise<CommandResult> {
-      const r = await c.routeCommand(projectId, cmd, {
-        stopTimeoutMs: opts.stopTimeoutMs,
-        timeoutMs: cmd === 'STOP' ? (opts.stopTimeoutMs ?? 30_000) + commandTimeoutMs : commandTimeoutMs,
-      });
-      if (r.ok === 'timeout') return { ok: true, status: r.status, noop: false, timedOut: true };
-      return r;
-    },
-    async delete(projectId: string) {
-      const r = await c.router.send(projectId, { kind: 'delete' }, Math.max(30_000, commandTimeoutMs));
-      if (r === 'timeout' || r === 'sent') throw new HttpError(503, 'owner-unavailable', 'Owner unavailable', `no node applied delete for ${projectId} in time`, {}, { 'retry-after': '1' });
-      if (!r.ok && r.code === 'ProjectNotFoundError') throw new ProjectNotFoundError(projectId);
-      if (!r.ok) throw new Error(r.error);
-      return r.value;
-    },
-    wake: c.effects.wake,
-    status: (projectId: string) => registry.status(projectId),
-  };
-  return new Proxy(registry, {
-    get(target, prop) {
-      if (typeof prop === 'string' && prop in overrides) return overrides[prop as keyof Registry];
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }) as Registry;
 }

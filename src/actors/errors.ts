@@ -1,0 +1,31 @@
+/**
+ * The domain's failure families that callers (REST, events, the CLI's server side) map to their
+ * own terms — the server's one error map (src/server/http/errors.ts) turns each into HTTP.
+ */
+
+/** The project does not exist (404). */
+export class ProjectNotFoundError extends Error {
+  override name = 'ProjectNotFoundError';
+  constructor(readonly projectId: string) {
+    super(`project ${projectId} not found`);
+  }
+}
+
+/** A project config that cannot be stored or built (invalid stored config, bad agent template, …) (400). */
+export class ProjectConfigError extends Error {
+  override name = 'ProjectConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Multi-node: no node applied a write for the project in time; it stays queued for the owner (503, retry). */
+export class OwnerUnavailableError extends Error {
+  override name = 'OwnerUnavailableError';
+  constructor(
+    readonly projectId: string,
+    readonly operation: string,
+  ) {
+    super(`no node applied ${operation} for ${projectId} in time; it stays queued for the shard's owner`);
+  }
+}
