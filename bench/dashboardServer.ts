@@ -41,6 +41,8 @@ function initialStatus(id: string, i: number): ProjectStatus {
     state: path.split('.')[1] as ProjectStatus['state'],
     substate: path.split('.')[1]!,
     currentTask: { id: `${1 + (done % 5)}.${1 + (i % 3)}`, title: `Synthetic task ${done + 1} of ${id}`, attempt: 1 },
+    lanes: [],
+    mergeQueue: [],
     completedTaskIds: [],
     skippedTaskIds: [],
     blockedTaskIds: [],

@@ -37,7 +37,7 @@ async function runner(url: string | undefined, dataDir: string) {
     }, () => undefined);
     return p;
   };
-  const rt = await createRuntime({ config: loadConfig({ DATABASE_URL: url, DEVTEAM_DATA_DIR: dataDir, DEVTEAM_MAX_CONCURRENT_STEPS: '1024' }), logger: silentLogger(), makeSteps: () => instantSteps(tasks, { delayMs }) });
+  const rt = await createRuntime({ config: loadConfig({ DATABASE_URL: url, DEVTEAM_DATA_DIR: dataDir, DEVTEAM_MAX_CONCURRENT_STEPS: '1024' }), logger: silentLogger(), makeSteps: instantSteps(tasks, { delayMs }) });
   const ids = Array.from({ length: projects }, (_, i) => `bench-${i}`);
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();

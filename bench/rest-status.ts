@@ -31,7 +31,7 @@ async function wrk(url: string): Promise<{ rps: number; p99: string }> {
 }
 
 const data = mkdtempSync(join(tmpdir(), 'bench-rest-'));
-const rt = await createRuntime({ config: loadConfig({ DEVTEAM_DATA_DIR: data, DEVTEAM_API_TOKEN: TOKEN }), logger: silentLogger(), makeSteps: () => instantSteps(3) });
+const rt = await createRuntime({ config: loadConfig({ DEVTEAM_DATA_DIR: data, DEVTEAM_API_TOKEN: TOKEN }), logger: silentLogger(), makeSteps: instantSteps(3) });
 await rt.registry.initialize({ projectId: 'bench' });
 await inState(rt, 'bench', 'idle');
 const server = await startServer(rt, { port: 0 });

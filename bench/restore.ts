@@ -23,7 +23,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'bench-restore-'));
 try {
   const config = loadConfig({ DATABASE_URL: db?.url, DEVTEAM_DATA_DIR: dataDir, DEVTEAM_MAX_CONCURRENT_STEPS: '1024' });
   // 1. One real project driven into executing (blocking), to get a genuine persisted snapshot.
-  const seedRt = await createRuntime({ config, logger: silentLogger(), makeSteps: () => instantSteps(3, { blockIn: 'runAgent' }) });
+  const seedRt = await createRuntime({ config, logger: silentLogger(), makeSteps: instantSteps(3, { blockIn: 'runAgent' }) });
   await seedRt.registry.initialize({ projectId: 'seed' });
   await inState(seedRt, 'seed', 'executing');
   await seedRt.close();
@@ -44,9 +44,9 @@ try {
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
-  const rt = await createRuntime({ config, logger: silentLogger(), makeSteps: () => instantSteps(3, { blockIn: 'runAgent' }) });
+  const rt = await createRuntime({ config, logger: silentLogger(), makeSteps: instantSteps(3, { blockIn: 'runAgent' }) });
   const restoredMs = performance.now() - t0;
-  const running = [...rt.registry.hosts.values()].filter((h) => h.snapshot().matches({ active: 'executing' })).length;
+  const running = [...rt.registry.hosts.values()].filter((h) => h.status().state === 'executing').length;
   gc();
   const heapPer = (process.memoryUsage().heapUsed - heap0) / rt.registry.hosts.size;
   process.stdout.write(

@@ -1,5 +1,7 @@
 /** Shared bench helpers: percentiles, a throwaway Postgres database, instant in-memory steps. */
+import type { ProjectRecord } from '../src/actors/registry.ts';
 import type { ProjectSteps } from '../src/actors/steps.ts';
+import { FakeSteps } from '../test/support/fakeSteps.ts';
 
 export function pct(values: number[], p: number): number {
   if (!values.length) return NaN;
@@ -14,43 +16,14 @@ export async function scratchDb(prefix: string): Promise<{ url: string; drop(): 
   return createTestDatabase(prefix);
 }
 
-/** Steps that complete at once: a project walks `tasks` tasks, then goes idle. */
-export function instantSteps(tasks: number, opts: { blockIn?: 'runAgent'; delayMs?: number } = {}): ProjectSteps {
-  let done = 0;
-  const counts = () => ({ total: tasks, done, skipped: 0, remaining: tasks - done });
-  const ids = () => Array.from({ length: done }, (_, i) => `1.${i + 1}`);
-  const never = (signal: AbortSignal) => new Promise<never>((_, rej) => signal.addEventListener('abort', () => rej(signal.reason), { once: true }));
-  const d = opts.delayMs ?? 0;
-  const wait = d ? () => new Promise((r) => setTimeout(r, d * (0.5 + Math.random()))) : async () => undefined;
-  const steps: ProjectSteps = {
-    syncRepo: async () => ({ headOid: 'h' }),
-    provisionSandbox: async () => ({ kind: 'local' }),
-    checkTools: async () => ({ tools: { sh: '1' } }),
-    selectTask: async () =>
-      done >= tasks
-        ? { kind: 'none', completedTaskIds: ids(), blockedTaskIds: [], counts: counts() }
-        : { kind: 'task', task: { id: `1.${done + 1}`, title: `Task ${done + 1}` }, completedTaskIds: ids(), blockedTaskIds: [], counts: counts() },
-    prepareTask: async (i) => ({ promptSha256: 'a'.repeat(64), branch: `devteam/${i.taskId}` }),
-    runAgent: async (_i, ctx) => {
-      if (opts.blockIn === 'runAgent') await never(ctx.signal);
-      return { ok: true, agent: { kind: 'script', exitCode: 0, durationMs: 1, diffstat: '1 file changed' } };
-    },
-    runVerify: async () => ({ ok: true, verify: { ok: true, exitCode: 0, durationMs: 1, outputTail: 'ok', timedOut: false } }),
-    integrate: async () => ({ targetOid: 'b', alreadyIntegrated: false }),
-    recordOutcome: async () => {
-      done++;
-      return { pushed: true };
-    },
-    cleanup: async () => undefined,
+/**
+ * makeSteps whose projects walk `tasks` tasks at once, then go idle (`blockIn`: each runAgent waits
+ * until cancelled; `delayMs`: agent runs take that long, ±50 %).
+ */
+export function instantSteps(tasks: number, opts: { blockIn?: 'runAgent'; delayMs?: number } = {}): (project: ProjectRecord) => ProjectSteps {
+  const fake = new FakeSteps({ tasks: Array.from({ length: tasks }, (_, i) => `1.${i + 1}`), delayMs: opts.delayMs });
+  return (project) => {
+    if (opts.blockIn) fake.block(project.id, opts.blockIn);
+    return fake.make(project);
   };
-  if (!d) return steps;
-  // Paced: every step takes ~delayMs, so N projects offer about N / delayMs transitions per ms.
-  for (const k of Object.keys(steps) as Array<keyof ProjectSteps>) {
-    const f = steps[k] as (...a: unknown[]) => Promise<unknown>;
-    (steps as any)[k] = async (...a: unknown[]) => {
-      await wait();
-      return f(...a);
-    };
-  }
-  return steps;
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { filter } from 'rxjs';
-import { createProjectActors } from '../src/actors/projectActors.ts';
+import { createProjectSteps } from '../src/actors/projectSteps.ts';
 import { createRuntime } from '../src/actors/runtime.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { createLogger, silentLogger } from '../src/infra/logger.ts';
@@ -37,7 +37,7 @@ async function runner(kind: 'local' | 'docker', image?: string) {
     const rt = await createRuntime({
       config: loadConfig({ DATABASE_URL: db.url, DEVTEAM_DATA_DIR: data, DEVTEAM_IDLE_FETCH_SEC: '3600', LOG_LEVEL: 'info', ...(image ? { DEVTEAM_SANDBOX_IMAGE: image } : {}) }),
       logger: process.env.BENCH_LOG ? createLogger({ level: 'info' }, process.stderr as never) : silentLogger(),
-      makeSteps: (p, base) => createProjectActors({ project: p, ...base }),
+      makeSteps: (p, base) => createProjectSteps({ project: p, ...base }),
     });
     const started = new Map<string, number>();
     const durations: number[] = [];

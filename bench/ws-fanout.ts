@@ -57,6 +57,8 @@ function status(i: number): ProjectStatus {
     state: 'executing',
     substate: 'active.executing',
     currentTask: { id: '1.1', title: 'Task', attempt: 1 },
+    lanes: [],
+    mergeQueue: [],
     completedTaskIds: [],
     skippedTaskIds: [],
     blockedTaskIds: [],

@@ -7,7 +7,7 @@ import { loadConfigOrExit, type Config } from './infra/config.ts';
 import { createLogger } from './infra/logger.ts';
 import { watchLauncher } from './infra/process/parent.ts';
 import { createRuntime, type Runtime } from './actors/runtime.ts';
-import { createProjectActors } from './actors/projectActors.ts';
+import { createProjectSteps } from './actors/projectSteps.ts';
 import { detectDocker } from './infra/sandbox/detect.ts';
 import type { Cluster } from './actors/cluster/index.ts';
 import type { RedisHandle } from './infra/redis.ts';
@@ -67,7 +67,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     boot: !clustered,
     fence: clustered ? (id) => cluster?.fence(id) ?? 0 : undefined,
     makeSteps: (project, rt) =>
-      createProjectActors({
+      createProjectSteps({
         project,
         ...rt,
         onVerify: (seconds) => metrics.verifyDuration.observe(seconds),

@@ -34,7 +34,7 @@ export interface Projects {
    * `timedOut: true` when the answer is the current status before the command took effect (a STOP
    * still cleaning up; a routed command whose owner did not answer in time). Throws ProjectNotFoundError.
    */
-  command(projectId: string, cmd: Command, opts?: { stopTimeoutMs?: number }): Promise<CommandResult>;
+  command(projectId: string, cmd: Command, opts?: { stopTimeoutMs?: number; taskId?: string }): Promise<CommandResult>;
   /** Delete a stopped project (its files via `purge`); runs and events stay for audit, marked deleted. */
   delete(projectId: string, purge: (projectId: string) => Promise<void>): Promise<DeleteOutcome>;
   /**

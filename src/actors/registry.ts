@@ -4,7 +4,7 @@
  * serialized through a per-project lock so initialize/command/delete never interleave.
  */
 import type { Command, ProjectStatus } from '../domain/status.ts';
-import { initialContext, MACHINE_VERSION, projectMachine } from '../machines/project.machine.ts';
+import { initialContext, MACHINE_VERSION } from '../machines/project.machine.ts';
 import { stateOf } from '../machines/status.ts';
 import type { Database } from '../infra/db/orm.ts';
 import { eventRepositoryIn } from '../infra/db/eventRepository.ts';
@@ -13,7 +13,9 @@ import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
 import { ProjectConfigError, ProjectNotFoundError } from './errors.ts';
 
 export { ProjectNotFoundError } from './errors.ts';
-import { bindMachine, type ProjectSteps } from './steps.ts';
+import { bindMachines, type BoundMachines, type ProjectSteps } from './steps.ts';
+import { TASK_MACHINE_VERSION } from '../machines/task.machine.ts';
+import type { RestoredTask } from './host.ts';
 
 export interface ProjectRecord {
   id: string;
@@ -23,7 +25,7 @@ export interface ProjectRecord {
 /** What every host shares (writer, hub, projection, slots, logger, clock), plus the registry's own. */
 export interface RegistryDeps extends NodeShared {
   db: Database;
-  /** Builds a project's step implementations (createProjectActors in production). */
+  /** Builds a project's step implementations (createProjectSteps in production). */
   makeSteps(project: ProjectRecord): ProjectSteps;
   /** Current ownership epoch for a project (multi-node); 0 on a single node. */
   fence?(projectId: string): number;
@@ -43,7 +45,7 @@ const REPLACEABLE = new Set(['paused', 'halted', 'idle', 'awaitingTaskList', 'st
 
 export class Registry {
   readonly hosts = new Map<string, ProjectHost>();
-  readonly #machine = bindMachine((projectId) => {
+  readonly #machines: BoundMachines = bindMachines((projectId) => {
     const host = this.hosts.get(projectId);
     if (!host) throw new Error(`no host for project ${projectId}`);
     return host.binding;
@@ -66,7 +68,8 @@ export class Registry {
       if (filter && !filter(row.id)) continue;
       this.#configs.set(row.id, canonical(row.config));
       if (row.state === 'stopped' || this.hosts.has(row.id)) continue;
-      const seq = Number(row.seq);
+      const seq = row.seq;
+      const projectRow = row.actors.find((a) => a.actorId === 'project');
       // A config that no longer builds (edited by hand, from an older runner) halts only this project.
       let steps: ProjectSteps;
       let error: string | undefined;
@@ -76,11 +79,11 @@ export class Registry {
         error = `stored project config cannot be loaded: ${(err as Error).message}; re-initialize the project with a valid config`;
         steps = brokenSteps(error);
       }
-      error ??= this.#versionError(row.snapshot, row.machine_version);
+      error ??= this.#versionError(row.actors);
       let host: ProjectHost | undefined;
       if (!error) {
         try {
-          host = this.#host(row, seq, steps, row.snapshot ?? undefined);
+          host = this.#host(row, seq, steps, projectRow?.snapshot ?? undefined, undefined, liveTasks(projectRow?.snapshot, row.actors));
           const s = host.snapshot();
           if (s.status === 'error' || !s.context?.projectId) throw new Error(String(s.error ?? 'snapshot has no context'));
           stateOf(s);
@@ -93,7 +96,7 @@ export class Registry {
       if (error) {
         halted.push(row.id);
         this.d.logger.error({ projectId: row.id, err: error }, 'project cannot be restored; halted');
-        host = this.#host(row, seq, steps, haltedSnapshot(this.#machine, row.id, error), 'restore.failed');
+        host = this.#host(row, seq, steps, haltedSnapshot(this.#machines.project, row.id, error), 'restore.failed');
       }
       host!.start();
       restored++;
@@ -152,9 +155,9 @@ export class Registry {
       } else {
         // Same persisted state, new step implementations built from the new config. The snapshot
         // is taken before dispose(): a stopped actor's snapshot says 'stopped' and would never run.
-        const persisted = current.actor.getPersistedSnapshot();
+        const persisted = current.persisted();
         await current.dispose();
-        host = this.#host({ id, config }, current.seq, steps, persisted);
+        host = this.#host({ id, config }, current.seq, steps, persisted.project, undefined, persisted.tasks);
       }
       host.start();
       await host.settled();
@@ -162,7 +165,7 @@ export class Registry {
     });
   }
 
-  async command(projectId: string, cmd: Command, opts: { stopTimeoutMs?: number } = {}): Promise<CommandResult> {
+  async command(projectId: string, cmd: Command, opts: { stopTimeoutMs?: number; taskId?: string } = {}): Promise<CommandResult> {
     return this.#locked(projectId, async () => {
       const host = this.hosts.get(projectId);
       if (!host) {
@@ -225,12 +228,13 @@ export class Registry {
     }
   }
 
-  #host(row: ProjectRecord, seq: number, steps: ProjectSteps, snapshot: unknown, recordAs?: string): ProjectHost {
+  #host(row: ProjectRecord, seq: number, steps: ProjectSteps, snapshot: unknown, recordAs?: string, tasks?: RestoredTask[]): ProjectHost {
     if (this.#closing) throw new Error('registry is shutting down');
     const logger = this.d.logger.child({ projectId: row.id });
     const host = new ProjectHost({
       projectId: row.id,
-      machine: this.#machine,
+      machines: this.#machines,
+      tasks,
       steps,
       writer: this.d.writer,
       hub: this.d.hub,
@@ -248,9 +252,14 @@ export class Registry {
     return host;
   }
 
-  #versionError(snapshot: unknown, version: string | null): string | undefined {
-    if (!snapshot || version === MACHINE_VERSION) return undefined;
-    return `persisted snapshot is for machine version ${version}, this runner runs ${MACHINE_VERSION}; re-initialize or RETRY`;
+  #versionError(actors: Array<{ actorId: string; machineVersion: string }>): string | undefined {
+    for (const a of actors) {
+      const want = a.actorId === 'project' ? MACHINE_VERSION : TASK_MACHINE_VERSION;
+      if (a.machineVersion !== want) {
+        return `persisted snapshot of ${a.actorId} is for machine version ${a.machineVersion}, this runner runs ${want}; re-initialize or RETRY`;
+      }
+    }
+    return undefined;
   }
 
   async #loadConfig(id: string): Promise<string | undefined> {
@@ -285,13 +294,25 @@ function brokenSteps(reason: string): ProjectSteps {
     throw new ProjectConfigError(reason);
   };
   return {
-    syncRepo: fail, provisionSandbox: fail, checkTools: fail, selectTask: fail, prepareTask: fail, runAgent: fail,
+    syncRepo: fail, provisionSandbox: fail, checkTools: fail, selectTasks: fail, prepareTask: fail, runAgent: fail,
     runVerify: fail, integrate: fail, recordOutcome: fail, cleanup: async () => undefined,
   };
 }
 
+/**
+ * The task actors to restore: every active one, and a final one only while the project still has
+ * its lane (the project then learns the final state; a restore must never run a finished task again).
+ */
+function liveTasks(projectSnapshot: unknown, actors: Array<{ actorId: string; snapshot: unknown }>): RestoredTask[] {
+  const lanes = new Set(((projectSnapshot as { context?: { lanes?: Array<{ taskId: string }> } } | undefined)?.context?.lanes ?? []).map((l) => l.taskId));
+  return actors
+    .filter((a) => a.actorId.startsWith('task:'))
+    .map((a) => ({ taskId: a.actorId.slice(5), snapshot: a.snapshot }))
+    .filter((t) => (t.snapshot as { status?: string } | null)?.status === 'active' || lanes.has(t.taskId));
+}
+
 /** A halted snapshot carrying the reason a persisted one could not be restored. */
-function haltedSnapshot(machine: typeof projectMachine, projectId: string, error: string) {
+function haltedSnapshot(machine: BoundMachines['project'], projectId: string, error: string) {
   const ctx = initialContext({ projectId, lastError: error });
   return machine.resolveState({ value: 'halted', context: { ...ctx, haltedFrom: 'syncingRepo' } });
 }

@@ -1,7 +1,8 @@
 /**
- * Node-wide concurrency cap on EXECUTE/VERIFY: at most `max` projects hold a slot; the rest wait
- * in FIFO order. Re-entrant per project (a project resuming into executing re-acquires cheaply),
- * released when the project leaves waitingForSlot/executing/verifying or its waiter is aborted.
+ * Node-wide concurrency cap on EXECUTE/VERIFY: at most `max` tasks (keys `<projectId>/<taskId>`,
+ * across every project of the node) hold a slot; the rest wait in FIFO order. Re-entrant per key
+ * (a task resuming into executing re-acquires cheaply), released when the task leaves
+ * waitingForSlot/executing/verifying or its waiter is aborted.
  */
 export class SlotPool {
   readonly #holders = new Set<string>();
@@ -34,6 +35,13 @@ export class SlotPool {
   release(projectId: string): void {
     if (!this.#holders.delete(projectId)) return;
     this.#drain();
+  }
+
+  /** Release every slot whose key starts with `prefix` (a project's host going away). */
+  releasePrefix(prefix: string): void {
+    let freed = false;
+    for (const k of [...this.#holders]) if (k.startsWith(prefix)) freed = this.#holders.delete(k) || freed;
+    if (freed) this.#drain();
   }
 
   holds(projectId: string): boolean {

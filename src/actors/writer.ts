@@ -1,27 +1,31 @@
 /**
  * Group-commit persistence of transitions. Each project's writes are serialized and never
  * reordered; while one batch commits, the next accumulates, so under load many transitions
- * (across projects) share one transaction and several transitions of one project coalesce
- * into its latest snapshot — the latest snapshot is never lost, and every task_run change is kept.
+ * (across projects) share one transaction and several transitions of one project coalesce:
+ * each of its actors keeps its latest snapshot, the status its latest, and every task_run change
+ * and every history entry is kept.
  *
  * A write's promise resolves only after its transaction committed; a database error keeps the
  * batch and retries with backoff (nothing is dropped) until close().
  */
 import type { Database } from '../infra/db/orm.ts';
-import { projectRepository, type ProjectRepository, type TaskRunRow } from '../infra/db/projectRepository.ts';
+import { projectRepository, type ActorWrite, type HistoryRow, type ProjectRepository, type SnapshotWrite, type TaskRunRow } from '../infra/db/projectRepository.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ProjectStatus } from '../domain/status.ts';
 import type { Clock } from '../infra/clock.ts';
 
-export type { TaskRunRow } from '../infra/db/projectRepository.ts';
+export type { ActorWrite, HistoryRow, TaskRunRow } from '../infra/db/projectRepository.ts';
 
+/** One committed-to-be transition of one actor of a project. */
 export interface TransitionWrite {
   projectId: string;
   seq: number;
-  machineVersion: string;
-  snapshot: unknown;
+  /** The actor that moved (`project` or `task:<id>`) and its persisted snapshot. */
+  actor: ActorWrite;
   status: ProjectStatus;
   taskRuns: TaskRunRow[];
+  /** History entries of this transition (the transition itself, its task events). */
+  history: HistoryRow[];
   /** Ownership epoch (multi-node fencing); a write with a lower fence than stored is rejected. */
   fence: number;
 }
@@ -36,7 +40,9 @@ export class FencedWriteError extends Error {
 
 interface Pending {
   latest: TransitionWrite;
+  actors: Map<string, ActorWrite>;
   runs: Map<string, TaskRunRow>;
+  history: HistoryRow[];
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 }
 
@@ -98,12 +104,15 @@ class WriterLane {
     return new Promise((resolve, reject) => {
       let p = this.#pending.get(w.projectId);
       if (!p) {
-        p = { latest: w, runs: new Map(), waiters: [] };
+        p = { latest: w, actors: new Map(), runs: new Map(), history: [], waiters: [] };
         this.#pending.set(w.projectId, p);
       } else if (w.seq > p.latest.seq) {
         p.latest = w;
       }
+      const had = p.actors.get(w.actor.actorId);
+      if (!had || had.seq < w.actor.seq) p.actors.set(w.actor.actorId, w.actor);
       for (const r of w.taskRuns) p.runs.set(`${r.taskId}\u0000${r.attempt}`, r);
+      p.history.push(...w.history);
       p.waiters.push({ resolve, reject });
       this.#running ??= this.#loop();
     });
@@ -139,7 +148,9 @@ class WriterLane {
             const newer = this.#pending.get(id);
             if (newer) {
               if (p.latest.seq > newer.latest.seq) newer.latest = p.latest;
+              for (const [k, a] of p.actors) if (!newer.actors.has(k)) newer.actors.set(k, a);
               for (const [k, r] of p.runs) if (!newer.runs.has(k)) newer.runs.set(k, r);
+              newer.history.unshift(...p.history);
               newer.waiters.unshift(...p.waiters);
             } else this.#pending.set(id, p);
           }
@@ -163,8 +174,16 @@ class WriterLane {
    */
   async #commit(batch: Pending[]): Promise<Set<string>> {
     const snaps = batch.map((p) => p.latest);
-    this.rows += snaps.length + batch.reduce((n, p) => n + p.runs.size, 0);
-    const writes = batch.map((p) => ({ ...p.latest, taskRuns: [...p.runs.values()] }));
+    this.rows += batch.reduce((n, p) => n + p.actors.size + p.runs.size + p.history.length, 0);
+    const writes: SnapshotWrite[] = batch.map((p) => ({
+      projectId: p.latest.projectId,
+      seq: p.latest.seq,
+      status: p.latest.status,
+      fence: p.latest.fence,
+      actors: [...p.actors.values()],
+      taskRuns: [...p.runs.values()],
+      history: p.history,
+    }));
     const { written, fences } = await this.repo.writeBatch(writes, { stripNul: this.#stripNul });
     // Not written: an older seq (a no-op) or a stale fence (another node owns the project now).
     return new Set(snaps.filter((s) => !written.has(s.projectId) && (fences.get(s.projectId) ?? -1) > s.fence).map((s) => s.projectId));

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createProjectActors } from '../actors/projectActors.ts';
+import { createProjectSteps } from '../actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../actors/runtime.ts';
 import { loadConfig } from '../infra/config.ts';
 import { createLogger } from '../infra/logger.ts';
@@ -37,7 +37,7 @@ export async function startEmbeddedRunner(o: { dataDir: string; port: number; to
   const runtime = await createRuntime({
     config,
     logger,
-    makeSteps: (project, base) => createProjectActors({ project, ...base, onVerify: (seconds) => metrics.verifyDuration.observe(seconds) }),
+    makeSteps: (project, base) => createProjectSteps({ project, ...base, onVerify: (seconds) => metrics.verifyDuration.observe(seconds) }),
   });
   let server: RunningServer;
   try {

@@ -65,6 +65,8 @@ export const projectConfigSchema = z.strictObject({
   verify: z.strictObject({ command: z.array(z.string()).min(1), timeoutSec: timeoutSec.optional() }),
   agent: agentConfigSchema,
   sandbox: sandboxConfigSchema.optional(),
+  /** Tasks in flight at once (1–16, default 1: one task at a time). Tasks whose declared paths overlap never run together. */
+  parallelism: z.number().int().min(1).max(16).optional(),
   git: z
     .strictObject({
       authorName: z.string().min(1).max(200).refine((v) => !/[<>\n\r\0]/.test(v), { error: 'must not contain <, >, NUL or line breaks' }).optional(),

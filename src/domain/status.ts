@@ -32,12 +32,30 @@ export const taskCountsSchema = z.object({
 });
 export type TaskCounts = z.infer<typeof taskCountsSchema>;
 
+/** A task in flight (a lane of the team), as the status shows it. */
+export const laneSchema = z.object({
+  taskId: z.string(),
+  title: z.string(),
+  /** The task's state: preparing, waitingForSlot, executing, verifying, ready (waiting for the merge train), reworking, halted, paused. */
+  state: z.string(),
+  attempt: z.number().int().min(1),
+  /** When the lane entered its state (ISO 8601). */
+  since: z.string(),
+  error: z.string().nullable(),
+});
+export type LaneStatus = z.infer<typeof laneSchema>;
+
 export const statusSchema = z.object({
   projectId: z.string(),
   state: z.enum(PROJECT_STATES),
   /** Dotted path of the active leaf (e.g. `initializing.syncingRepo`; for paused, the step it will resume). */
   substate: z.string().nullable(),
+  /** The oldest lane (or the task being merged): what a one-lane client shows. */
   currentTask: z.object({ id: z.string(), title: z.string(), attempt: z.number().int().min(1) }).nullable(),
+  /** Tasks in flight, oldest first (one with parallelism 1). */
+  lanes: z.array(laneSchema),
+  /** Verified tasks waiting for the merge train, in merge order (the first is being merged when the state is integrating/recording). */
+  mergeQueue: z.array(z.string()),
   completedTaskIds: z.array(z.string()),
   skippedTaskIds: z.array(z.string()),
   blockedTaskIds: z.array(z.string()),

@@ -1,24 +1,30 @@
 /**
- * The project statechart (DEVTEAM_AUTOMATION). Pure: every side effect is a named actor slot
- * that the host provides (createProjectActors); this file imports only xstate and src/domain.
+ * The project statechart (DEVTEAM_AUTOMATION): the team's coordinator. Pure: every side effect is
+ * a named actor slot the host provides; the machine tells the host what to do with task actors
+ * through emitted events and its `outbox`, and learns their states from `LANE` events.
  *
- * Restore contract: an actor restored from a persisted snapshot re-invokes the step that was in
- * flight with its saved input, so every step must be idempotent. No `after` delays are used
- * (XState does not re-arm them on restore); waits live inside host-provided steps.
+ *   initializing (sync → sandbox → tools) → running, two regions:
+ *     dispatch: selecting ─(tasks to start: lane.start)→ watching ─LANE_FREED→ selecting …
+ *               selecting → idle / awaitingTaskList (wake on REPO_UPDATED / TASKS_CHANGED)
+ *     train:    waiting ─(a verified task queued)→ integrating → recording → waiting
+ *               (integrating may send the task back: REWORK with the conflict / failing build)
+ *   PAUSE → paused ─RESUME→ back where it was; STOP → stopping → stopped (final);
+ *   a project step failing for good → halted ─RETRY→ that step / SKIP (the task at the train's head).
+ *
+ * Tasks in flight live in their own persisted actors (task.machine.ts); `lanes` mirrors them.
+ * Restore contract: the step in flight re-runs with its saved input (steps are idempotent); no
+ * `after` delays. MACHINE_VERSION is recorded with every snapshot; another version halts explicitly.
  */
-import { assign, fromCallback, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { EMPTY_COUNTS, type TaskCounts } from '../domain/status.ts';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, raise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { EMPTY_COUNTS } from '../domain/status.ts';
 import type * as T from './project.types.ts';
 
 export * from './project.types.ts';
 
 export const MACHINE_ID = 'DEVTEAM_AUTOMATION';
 /** Bump on any change that makes old snapshots unrestorable; old snapshots then halt explicitly. */
-export const MACHINE_VERSION = '3.1.0';
-/** 1 attempt + 2 retries per budget (stop-on-error after that). */
-export const ATTEMPTS_PER_BUDGET = 3;
+export const MACHINE_VERSION = '4.0.0';
 
-/** A slot the host must provide; running it unprovided is an error, not a silent no-op. */
 const notProvided = <O, I>(name: string) =>
   fromPromise<O, I>(async () => {
     throw new Error(`actor slot ${name} not provided`);
@@ -34,88 +40,114 @@ function errorMessage(error: unknown): string {
   }
 }
 
+/** Lane states that end a lane (the task actor is final). */
+const FINAL = new Set(['done', 'skipped', 'stopped']);
 
 export const projectMachine = setup({
   types: {
     context: {} as T.ProjectContext,
     input: {} as T.ProjectInput,
     events: {} as T.ProjectEvent,
+    emitted: {} as T.ProjectEmitted,
   },
   actors: {
     syncRepo: notProvided<T.SyncOutput, T.StepInput>('syncRepo'),
     provisionSandbox: notProvided<T.ProvisionOutput, T.StepInput>('provisionSandbox'),
     checkTools: notProvided<T.ToolsOutput, T.StepInput>('checkTools'),
-    selectTask: notProvided<T.SelectOutput, T.SelectInput>('selectTask'),
-    prepareTask: notProvided<T.PrepareOutput, T.TaskStepInput>('prepareTask'),
-    acquireSlot: notProvided<void, T.StepInput>('acquireSlot'),
-    runAgent: notProvided<T.AgentOutput, T.TaskStepInput>('runAgent'),
-    runVerify: notProvided<T.VerifyOutput, T.TaskStepInput>('runVerify'),
-    integrate: notProvided<T.IntegrateOutput, T.TaskStepInput>('integrate'),
-    recordOutcome: notProvided<T.RecordOutput, T.TaskStepInput>('recordOutcome'),
+    selectTasks: notProvided<T.SelectOutput, T.SelectInput>('selectTasks'),
+    integrate: notProvided<T.IntegrateOutput, T.MergeInput>('integrate'),
+    recordOutcome: notProvided<T.RecordOutput, T.MergeInput>('recordOutcome'),
     cleanup: notProvided<void, T.StepInput>('cleanup'),
     /** Idle/awaiting watcher: polls the remote and sends REPO_UPDATED / TASKS_CHANGED. */
     watchRemote: fromCallback<T.ProjectEvent, T.StepInput>(() => undefined),
   },
   guards: {
-    hasTaskList: ({ event }) => (event as { output?: T.SelectOutput }).output?.kind !== 'noTaskList',
-    selectedTask: ({ event }) => (event as { output?: T.SelectOutput }).output?.kind === 'task',
-    noTaskList: ({ event }) => (event as { output?: T.SelectOutput }).output?.kind === 'noTaskList',
-    agentOk: ({ event }) => (event as { output?: T.AgentOutput }).output?.ok === true,
-    agentPermanent: ({ event }) => {
-      const out = (event as { output?: T.AgentOutput }).output;
-      return out?.ok === false && out.permanent === true;
-    },
-    verifyOk: ({ event }) => (event as { output?: T.VerifyOutput }).output?.ok === true,
-    budgetLeft: ({ context }) =>
-      context.currentTask !== null && context.currentTask.attempt - context.budgetStart + 1 < ATTEMPTS_PER_BUDGET,
-    hasTask: ({ context }) => context.currentTask !== null,
-    retryTaskWork: ({ context }) =>
-      context.currentTask !== null &&
-      ['preparing', 'waitingForSlot', 'executing', 'verifying'].includes(context.haltedFrom ?? ''),
-    haltedFrom: ({ context }, step: T.StepName) => context.haltedFrom === step,
+    noTaskList: (_: unknown, p: { kind: T.SelectOutput['kind']; busy: boolean }) => p.kind === 'noTaskList' && !p.busy,
+    nothingToDo: ({ context }: { context: T.ProjectContext }, p: { starts: number }) => p.starts === 0 && context.lanes.length === 0 && context.mergeQueue.length === 0,
+    queued: ({ context }: { context: T.ProjectContext }) => context.mergeQueue.length > 0,
+    merged: (_: unknown, p: { kind: T.IntegrateOutput['kind'] }) => p.kind === 'merged',
+    haltedFrom: ({ context }: { context: T.ProjectContext }, step: T.StepName) => context.haltedFrom === step,
   },
   actions: {
     clearError: assign({ lastError: null, haltedFrom: null }),
-    /** A step failed for good (its error event): halt with a message naming the step. */
-    halt: assign((args, params: { step: T.StepName }) => ({
-      lastError: `${params.step} failed: ${errorMessage((args.event as { error?: unknown }).error)}`,
-      haltedFrom: params.step,
-    })),
-    /** The next attempt of the current task after a failed one; the working tree is kept. */
-    nextAttempt: assign(({ context, event }) => {
-      const out = (event as { output?: T.AgentOutput | T.VerifyOutput }).output;
-      const task = context.currentTask!;
-      return {
-        currentTask: { ...task, attempt: task.attempt + 1 },
-        feedback: out && !out.ok ? out.feedback : context.feedback,
-        lastFailedRun: { taskId: task.id, attempt: task.attempt, run: context.run },
-        run: emptyRun(),
-      };
+    halt: assign((_, p: { step: T.StepName; error: unknown }) => ({ lastError: `${p.step} failed: ${errorMessage(p.error)}`, haltedFrom: p.step })),
+    /** Start lanes for the selected tasks and record the list's progress. */
+    startLanes: enqueueActions(({ context, enqueue }, p: { out: T.Selection }) => {
+      const lanes = [...context.lanes];
+      for (const t of p.out.start) {
+        if (lanes.some((l) => l.taskId === t.id)) continue;
+        lanes.push({ taskId: t.id, title: t.title, attempt: t.attempt, state: 'preparing', since: p.out.at, error: null });
+        enqueue.emit({ type: 'lane.start', taskId: t.id, title: t.title, attempt: t.attempt });
+      }
+      enqueue.assign({
+        lanes,
+        templatePath: null,
+        completedTaskIds: p.out.completedTaskIds,
+        blockedTaskIds: p.out.blockedTaskIds,
+        taskCounts: p.out.counts,
+      });
     }),
-    recordAgent: assign({
-      run: ({ context, event }) => {
-        const out = (event as unknown as { output: T.AgentOutput }).output;
-        return {
-          ...context.run,
-          agent: out.agent,
-          promptSha256: out.promptSha256 ?? context.run.promptSha256,
-          artifacts: mergeArtifacts(context.run.artifacts, out.artifacts),
-        };
-      },
+    /** A task actor's committed state (idempotent: replays after a restart change nothing). */
+    applyLane: enqueueActions(({ context, enqueue }, e: T.LaneEvent) => {
+      const lane = context.lanes.find((l) => l.taskId === e.taskId);
+      if (!lane) return;
+      const without = (xs: string[]) => xs.filter((x) => x !== e.taskId);
+      if (FINAL.has(e.state)) {
+        enqueue.assign({
+          lanes: context.lanes.filter((l) => l.taskId !== e.taskId),
+          mergeQueue: without(context.mergeQueue),
+          outbox: context.outbox.filter((o) => o.taskId !== e.taskId),
+          skippedTaskIds: e.state === 'skipped' && !context.skippedTaskIds.includes(e.taskId) ? [...context.skippedTaskIds, e.taskId] : context.skippedTaskIds,
+        });
+        enqueue.raise({ type: 'LANE_FREED' });
+        return;
+      }
+      // A REWORK on its way: the task's replayed `ready` is stale until it shows a newer attempt.
+      const pending = context.outbox.some((o) => o.taskId === e.taskId && o.kind === 'REWORK' && o.attempt >= e.attempt);
+      const outbox = context.outbox.filter((o) => !(o.taskId === e.taskId && o.kind === 'REWORK' && o.attempt < e.attempt));
+      const state = pending ? 'reworking' : e.state;
+      const changed = state !== lane.state || e.attempt !== lane.attempt;
+      const lanes = context.lanes.map((l) => (l.taskId === e.taskId ? { ...l, state, attempt: e.attempt, error: e.error, since: changed ? e.at : l.since } : l));
+      const mergeQueue = state === 'ready' && !context.mergeQueue.includes(e.taskId) ? [...context.mergeQueue, e.taskId] : context.mergeQueue;
+      enqueue.assign({ lanes, outbox, mergeQueue });
     }),
-    recordVerify: assign({
-      run: ({ context, event }) => {
-        const out = (event as unknown as { output: T.VerifyOutput }).output;
-        return { ...context.run, verify: out.verify, artifacts: mergeArtifacts(context.run.artifacts, out.artifacts) };
-      },
+    /** The train sends the head task back to work on the new target head. */
+    rework: enqueueActions(({ context, enqueue }, p: { reason: string; feedback: string }) => {
+      const head = context.mergeQueue[0]!;
+      const lane = context.lanes.find((l) => l.taskId === head)!;
+      enqueue.assign({
+        mergeQueue: context.mergeQueue.slice(1),
+        lanes: context.lanes.map((l) => (l.taskId === head ? { ...l, state: 'reworking' } : l)),
+        outbox: [...context.outbox, { taskId: head, attempt: lane.attempt, kind: 'REWORK', reason: p.reason, feedback: p.feedback }],
+      });
+      enqueue.emit({ type: 'task.rework', taskId: head, attempt: lane.attempt, reason: p.reason });
     }),
-    haltOnFailedAttempt: assign(({ context, event }) => {
-      const out = (event as { output?: T.AgentOutput | T.VerifyOutput }).output;
-      return {
-        lastError: out && !out.ok ? out.error : 'attempt failed',
-        haltedFrom: out && 'verify' in out ? ('verifying' as const) : ('executing' as const),
-        feedback: out && !out.ok ? out.feedback : context.feedback,
-      };
+    /** The head task is integrated and pushed: done. */
+    merged: enqueueActions(({ context, enqueue }) => {
+      const head = context.mergeQueue[0]!;
+      const lane = context.lanes.find((l) => l.taskId === head);
+      const attempt = lane?.attempt ?? 0;
+      enqueue.assign({
+        mergeQueue: context.mergeQueue.slice(1),
+        lanes: context.lanes.filter((l) => l.taskId !== head),
+        completedTaskIds: context.completedTaskIds.includes(head) ? context.completedTaskIds : [...context.completedTaskIds, head],
+        outbox: [...context.outbox.filter((o) => o.taskId !== head), { taskId: head, attempt, kind: 'MERGED' }],
+        lastError: null,
+      });
+      enqueue.emit({ type: 'task.merged', taskId: head, attempt });
+      enqueue.raise({ type: 'LANE_FREED' });
+    }),
+    /** SKIP of a halted train: give up the head task. */
+    skipHead: enqueueActions(({ context, enqueue }) => {
+      const head = context.mergeQueue[0]!;
+      const lane = context.lanes.find((l) => l.taskId === head);
+      enqueue.assign({
+        mergeQueue: context.mergeQueue.slice(1),
+        lanes: context.lanes.filter((l) => l.taskId !== head),
+        skippedTaskIds: [...context.skippedTaskIds, head],
+        outbox: [...context.outbox.filter((o) => o.taskId !== head), { taskId: head, attempt: lane?.attempt ?? 0, kind: 'SKIP' }],
+      });
+      enqueue.emit({ type: 'task.skipped', taskId: head });
     }),
   },
 }).createMachine({
@@ -126,7 +158,7 @@ export const projectMachine = setup({
     active: {
       initial: 'initializing',
       on: {
-        PAUSE: { target: '#paused', actions: assign({ pausedFrom: ({ self }) => leafPath(self.getSnapshot().value) }) },
+        PAUSE: { target: '#paused', actions: assign({ pausedFrom: ({ self }) => leafPaths(self.getSnapshot().value).join(',') }) },
         STOP: { target: '#stopping' },
       },
       states: {
@@ -139,7 +171,7 @@ export const projectMachine = setup({
                 src: 'syncRepo',
                 input: ({ context }) => ({ projectId: context.projectId }),
                 onDone: { target: 'provisioningSandbox' },
-                onError: { target: '#halted', actions: { type: 'halt', params: { step: 'syncingRepo' } } },
+                onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'syncingRepo' as const, error: event.error }) } },
               },
             },
             provisioningSandbox: {
@@ -147,145 +179,103 @@ export const projectMachine = setup({
                 src: 'provisionSandbox',
                 input: ({ context }) => ({ projectId: context.projectId }),
                 onDone: { target: 'checkingTools', actions: assign({ sandboxKind: ({ event }) => event.output.kind }) },
-                onError: { target: '#halted', actions: { type: 'halt', params: { step: 'provisioningSandbox' } } },
+                onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'provisioningSandbox' as const, error: event.error }) } },
               },
             },
             checkingTools: {
               invoke: {
                 src: 'checkTools',
                 input: ({ context }) => ({ projectId: context.projectId }),
-                onDone: { target: '#selecting', actions: assign({ tools: ({ event }) => event.output.tools }) },
-                onError: { target: '#halted', actions: { type: 'halt', params: { step: 'checkingTools' } } },
+                onDone: { target: '#running', actions: assign({ tools: ({ event }) => event.output.tools }) },
+                onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'checkingTools' as const, error: event.error }) } },
               },
             },
           },
         },
-        selecting: {
-          id: 'selecting',
-          invoke: {
-            src: 'selectTask',
-            input: ({ context }) => ({ projectId: context.projectId, skippedTaskIds: context.skippedTaskIds }),
-            onDone: [
-              {
-                guard: 'noTaskList',
-                target: 'awaitingTaskList',
-                actions: assign(({ event }) => ({
-                  templatePath: event.output.kind === 'noTaskList' ? event.output.templatePath : null,
-                  currentTask: null,
-                  taskCounts: EMPTY_COUNTS,
-                  completedTaskIds: [],
-                  blockedTaskIds: [],
-                })),
+        running: {
+          id: 'running',
+          type: 'parallel',
+          on: { LANE: { actions: { type: 'applyLane', params: ({ event }) => event } } },
+          states: {
+            dispatch: {
+              initial: 'selecting',
+              states: {
+                selecting: {
+                  id: 'selecting',
+                  on: { LANE_FREED: { target: 'selecting', reenter: true } },
+                  invoke: {
+                    src: 'selectTasks',
+                    input: ({ context }) => ({
+                      projectId: context.projectId,
+                      inFlight: [...new Set([...context.lanes.map((l) => l.taskId), ...context.mergeQueue])],
+                      skippedTaskIds: context.skippedTaskIds,
+                    }),
+                    onDone: [
+                      {
+                        guard: { type: 'noTaskList', params: ({ context, event }) => ({ kind: event.output.kind, busy: context.lanes.length > 0 }) },
+                        target: 'awaitingTaskList',
+                        actions: assign(({ event }) => ({
+                          templatePath: event.output.kind === 'noTaskList' ? event.output.templatePath : null,
+                          taskCounts: EMPTY_COUNTS,
+                          completedTaskIds: [],
+                          blockedTaskIds: [],
+                        })),
+                      },
+                      {
+                        guard: { type: 'nothingToDo', params: ({ event }) => ({ starts: event.output.kind === 'tasks' ? event.output.start.length : 0 }) },
+                        target: 'idle',
+                        actions: { type: 'startLanes', params: ({ event }) => ({ out: selection(event.output) }) },
+                      },
+                      {
+                        target: 'watching',
+                        actions: { type: 'startLanes', params: ({ event }) => ({ out: selection(event.output) }) },
+                      },
+                    ],
+                    onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'selecting' as const, error: event.error }) } },
+                  },
+                },
+                watching: {
+                  on: { LANE_FREED: { target: 'selecting' }, REPO_UPDATED: { target: 'selecting' }, TASKS_CHANGED: { target: 'selecting' } },
+                },
+                idle: {
+                  invoke: { src: 'watchRemote', input: ({ context }) => ({ projectId: context.projectId }) },
+                  on: { REPO_UPDATED: { target: 'selecting' }, TASKS_CHANGED: { target: 'selecting' }, LANE_FREED: { target: 'selecting' } },
+                },
+                awaitingTaskList: {
+                  invoke: { src: 'watchRemote', input: ({ context }) => ({ projectId: context.projectId }) },
+                  on: { REPO_UPDATED: { target: 'selecting' }, TASKS_CHANGED: { target: 'selecting' } },
+                },
               },
-              {
-                guard: 'selectedTask',
-                target: 'preparing',
-                actions: assign(({ context, event }) => {
-                  const out = event.output as T.SelectedTask;
-                  const same = context.currentTask?.id === out.task.id;
-                  // Attempt numbers of a task never repeat, even across RETRY/SKIP/restarts.
-                  const attempt = same ? context.currentTask!.attempt + 1 : out.task.nextAttempt ?? 1;
-                  return {
-                    ...progress(out),
-                    templatePath: null,
-                    currentTask: { id: out.task.id, title: out.task.title, attempt },
-                    budgetStart: attempt,
-                    feedback: null,
-                    run: emptyRun(),
-                  };
-                }),
-              },
-              {
-                target: 'idle',
-                actions: assign(({ event }) => ({ ...progress(event.output as T.NothingSelected), templatePath: null, currentTask: null })),
-              },
-            ],
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'selecting' } } },
-          },
-        },
-        preparing: {
-          invoke: {
-            src: 'prepareTask',
-            input: ({ context }) => taskInput(context),
-            onDone: {
-              target: 'waitingForSlot',
-              actions: assign({
-                run: ({ context, event }) => ({
-                  ...context.run,
-                  promptSha256: event.output.promptSha256,
-                  branch: event.output.branch,
-                  artifacts: mergeArtifacts(context.run.artifacts, event.output.artifacts),
-                }),
-              }),
             },
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'preparing' } } },
-          },
-        },
-        waitingForSlot: {
-          invoke: {
-            src: 'acquireSlot',
-            input: ({ context }) => ({ projectId: context.projectId }),
-            onDone: { target: 'executing' },
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'waitingForSlot' } } },
-          },
-        },
-        executing: {
-          invoke: {
-            src: 'runAgent',
-            input: ({ context }) => taskInput(context),
-            onDone: [
-              { guard: 'agentOk', target: 'verifying', actions: 'recordAgent' },
-              { guard: 'agentPermanent', target: '#halted', actions: ['recordAgent', 'haltOnFailedAttempt'] },
-              { guard: 'budgetLeft', target: 'executing', reenter: true, actions: ['recordAgent', 'nextAttempt'] },
-              { target: '#halted', actions: ['recordAgent', 'haltOnFailedAttempt'] },
-            ],
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'executing' } } },
-          },
-        },
-        verifying: {
-          invoke: {
-            src: 'runVerify',
-            input: ({ context }) => taskInput(context),
-            onDone: [
-              { guard: 'verifyOk', target: 'integrating', actions: 'recordVerify' },
-              { guard: 'budgetLeft', target: 'executing', actions: ['recordVerify', 'nextAttempt'] },
-              { target: '#halted', actions: ['recordVerify', 'haltOnFailedAttempt'] },
-            ],
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'verifying' } } },
-          },
-        },
-        integrating: {
-          invoke: {
-            src: 'integrate',
-            input: ({ context }) => taskInput(context),
-            onDone: { target: 'recording' },
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'integrating' } } },
-          },
-        },
-        recording: {
-          invoke: {
-            src: 'recordOutcome',
-            input: ({ context }) => taskInput(context),
-            onDone: {
-              target: 'selecting',
-              actions: assign(({ context }) => ({
-                completedTaskIds: addUnique(context.completedTaskIds, context.currentTask!.id),
-                lastCompleted: { ...context.currentTask! },
-                currentTask: null,
-                feedback: null,
-                lastError: null,
-              })),
+            train: {
+              initial: 'waiting',
+              states: {
+                waiting: { always: { guard: 'queued', target: 'integrating' } },
+                integrating: {
+                  invoke: {
+                    src: 'integrate',
+                    input: ({ context }) => mergeInput(context),
+                    onDone: [
+                      { guard: { type: 'merged', params: ({ event }) => ({ kind: event.output.kind }) }, target: 'recording' },
+                      {
+                        target: 'waiting',
+                        actions: { type: 'rework', params: ({ event }) => (event.output.kind === 'rework' ? event.output : { reason: 'not mergeable', feedback: '' }) },
+                      },
+                    ],
+                    onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'integrating' as const, error: event.error }) } },
+                  },
+                },
+                recording: {
+                  invoke: {
+                    src: 'recordOutcome',
+                    input: ({ context }) => mergeInput(context),
+                    onDone: { target: 'waiting', actions: 'merged' },
+                    onError: { target: '#halted', actions: { type: 'halt', params: ({ event }) => ({ step: 'recording' as const, error: event.error }) } },
+                  },
+                },
+              },
             },
-            onError: { target: '#halted', actions: { type: 'halt', params: { step: 'recording' } } },
           },
-        },
-        idle: {
-          invoke: { src: 'watchRemote', input: ({ context }) => ({ projectId: context.projectId }) },
-          on: { REPO_UPDATED: { target: 'selecting' }, TASKS_CHANGED: { target: 'selecting' } },
-        },
-        awaitingTaskList: {
-          invoke: { src: 'watchRemote', input: ({ context }) => ({ projectId: context.projectId }) },
-          on: { REPO_UPDATED: { target: 'selecting' }, TASKS_CHANGED: { target: 'selecting' } },
         },
       },
     },
@@ -295,44 +285,31 @@ export const projectMachine = setup({
         PAUSE: {},
         RESUME: { target: 'active.hist', actions: assign({ pausedFrom: null }) },
         STOP: { target: 'stopping' },
+        LANE: { actions: { type: 'applyLane', params: ({ event }) => event } },
       },
     },
     halted: {
       id: 'halted',
       on: {
+        LANE: { actions: { type: 'applyLane', params: ({ event }) => event } },
         RETRY: [
-          {
-            guard: 'retryTaskWork',
-            target: 'active.preparing',
-            actions: [
-              'clearError',
-              // A fresh budget of 1 + 2 attempts; numbering continues, never reused.
-              assign(({ context }) => {
-                const attempt = context.currentTask!.attempt + 1;
-                return { currentTask: { ...context.currentTask!, attempt }, budgetStart: attempt, run: emptyRun() };
-              }),
-            ],
-          },
-          ...(['integrating', 'recording', 'selecting', 'provisioningSandbox', 'checkingTools'] as const).map((step) => ({
+          ...(['provisioningSandbox', 'checkingTools'] as const).map((step) => ({
             guard: { type: 'haltedFrom' as const, params: step },
-            target: step === 'provisioningSandbox' || step === 'checkingTools' ? `active.initializing.${step}` : `active.${step}`,
+            target: `active.initializing.${step}`,
             actions: 'clearError' as const,
           })),
+          ...(['integrating', 'recording'] as const).map((step) => ({
+            guard: { type: 'haltedFrom' as const, params: step },
+            target: `active.running.train.${step}`,
+            actions: 'clearError' as const,
+          })),
+          { guard: { type: 'haltedFrom', params: 'selecting' }, target: 'active.running', actions: 'clearError' },
           { target: 'active.initializing', actions: 'clearError' },
         ],
-        SKIP: {
-          guard: 'hasTask',
-          target: 'active.selecting',
-          actions: [
-            'clearError',
-            assign(({ context }) => ({
-              skippedTaskIds: addUnique(context.skippedTaskIds, context.currentTask!.id),
-              lastSkipped: { ...context.currentTask! },
-              currentTask: null,
-              feedback: null,
-            })),
-          ],
-        },
+        SKIP: [
+          { guard: { type: 'haltedFrom', params: 'integrating' }, target: 'active.running', actions: ['clearError', 'skipHead'] },
+          { guard: { type: 'haltedFrom', params: 'recording' }, target: 'active.running', actions: ['clearError', 'skipHead'] },
+        ],
         STOP: { target: 'stopping' },
       },
     },
@@ -356,59 +333,42 @@ export type ProjectSnapshot = SnapshotFrom<ProjectMachine>;
 export function initialContext(input: T.ProjectInput): T.ProjectContext {
   return {
     projectId: input.projectId,
-    currentTask: null,
-    budgetStart: 1,
-    feedback: null,
+    lanes: [],
+    mergeQueue: [],
     completedTaskIds: [],
     skippedTaskIds: input.skippedTaskIds ?? [],
     blockedTaskIds: [],
     taskCounts: EMPTY_COUNTS,
+    outbox: [],
     lastError: input.lastError ?? null,
     haltedFrom: null,
     pausedFrom: null,
     tools: null,
     templatePath: null,
     sandboxKind: null,
-    run: emptyRun(),
-    lastCompleted: null,
-    lastSkipped: null,
-    lastFailedRun: null,
   };
 }
 
-function emptyRun(): T.RunInfo {
-  return { promptSha256: null, branch: null, agent: null, verify: null, artifacts: [] };
+function selection(out: T.SelectOutput): T.Selection {
+  return out.kind === 'tasks' ? out : { kind: 'tasks', start: [], completedTaskIds: [], blockedTaskIds: [], counts: EMPTY_COUNTS, at: '' };
 }
 
-function taskInput(context: T.ProjectContext): T.TaskStepInput {
-  const task = context.currentTask!;
-  return { projectId: context.projectId, taskId: task.id, title: task.title, attempt: task.attempt, feedback: context.feedback };
+function mergeInput(c: T.ProjectContext): T.MergeInput {
+  const head = c.mergeQueue[0]!;
+  const lane = c.lanes.find((l) => l.taskId === head);
+  return { projectId: c.projectId, taskId: head, title: lane?.title ?? head, attempt: lane?.attempt ?? 1 };
 }
 
-function mergeArtifacts(have: string[], add: string[] | undefined): string[] {
-  if (!add?.length) return have;
-  return [...have, ...add.filter((a) => !have.includes(a))];
+/** Every active leaf as a dotted path (a parallel state has one per region), in definition order. */
+export function leafPaths(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') return [prefix ? `${prefix}.${value}` : value];
+  if (!value || typeof value !== 'object') return prefix ? [prefix] : [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out.push(...leafPaths(v, prefix ? `${prefix}.${k}` : k));
+  return out.length ? out : prefix ? [prefix] : [];
 }
 
-function progress(out: { completedTaskIds: string[]; blockedTaskIds: string[]; counts: TaskCounts }) {
-  return { completedTaskIds: out.completedTaskIds, blockedTaskIds: out.blockedTaskIds, taskCounts: out.counts };
-}
-
-function addUnique(list: string[], id: string): string[] {
-  return list.includes(id) ? list : [...list, id];
-}
-
-/** `{active: {initializing: 'syncingRepo'}}` → `active.initializing.syncingRepo`. */
+/** The first active leaf (`{active: {initializing: 'syncingRepo'}}` → `active.initializing.syncingRepo`). */
 export function leafPath(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const parts: string[] = [];
-  let v: unknown = value;
-  while (v && typeof v === 'object') {
-    const [k, next] = Object.entries(v as Record<string, unknown>)[0] ?? [];
-    if (k === undefined) break;
-    parts.push(k);
-    v = next;
-  }
-  if (typeof v === 'string') parts.push(v);
-  return parts.join('.');
+  return leafPaths(value)[0] ?? '';
 }

@@ -1,84 +1,65 @@
-/** Types of the project machine: context, input, events and each actor slot's input/output. */
+/** Types of the project machine (the team's coordinator): context, input, events, emitted events, slots. */
 import type { TaskCounts } from '../domain/status.ts';
 
-export type StepName =
-  | 'syncingRepo'
-  | 'provisioningSandbox'
-  | 'checkingTools'
-  | 'selecting'
-  | 'preparing'
-  | 'waitingForSlot'
-  | 'executing'
-  | 'verifying'
-  | 'integrating'
-  | 'recording';
+export type StepName = 'syncingRepo' | 'provisioningSandbox' | 'checkingTools' | 'selecting' | 'integrating' | 'recording';
 
-export interface CurrentTask {
-  id: string;
+/** A task in flight, as the project knows it from its task actor (a lane of the team). */
+export interface Lane {
+  taskId: string;
   title: string;
   attempt: number;
+  /** The task actor's state: preparing, waitingForSlot, executing, verifying, ready, halted, paused; `reworking` while the train's REWORK is on its way. */
+  state: string;
+  /** When the lane entered its state (ISO 8601). */
+  since: string;
+  error: string | null;
 }
 
-export interface VerifyInfo {
-  ok: boolean;
-  exitCode: number | null;
-  durationMs: number;
-  /** Tail of the output (capped). */
-  outputTail: string;
-  timedOut: boolean;
-}
-
-export interface AgentInfo {
-  kind: string;
-  exitCode: number | null;
-  durationMs: number;
-  diffstat: string;
-}
-
-export interface RunInfo {
-  promptSha256: string | null;
-  branch: string | null;
-  agent: AgentInfo | null;
-  verify: VerifyInfo | null;
-  /** Artifact names written for this attempt (prompt, agent log, diff, verify log). */
-  artifacts: string[];
-}
-
-/** A finished attempt of the current task, kept so the host can record it after the next one starts. */
-export interface FinishedAttempt {
+/** A command the project decided for a task actor; the host delivers it (and again after a restart) until the task shows it took it. */
+export interface Outgoing {
   taskId: string;
   attempt: number;
-  run: RunInfo;
+  kind: 'REWORK' | 'MERGED' | 'SKIP';
+  reason?: string;
+  feedback?: string;
 }
 
 export interface ProjectContext {
   projectId: string;
-  currentTask: CurrentTask | null;
-  /** First attempt number of the current budget (1 + 2 retries). */
-  budgetStart: number;
-  /** Failure output fed back into the next attempt's prompt. */
-  feedback: string | null;
+  lanes: Lane[];
+  /** Verified tasks waiting for the merge train, in the order they finished. */
+  mergeQueue: string[];
   completedTaskIds: string[];
   skippedTaskIds: string[];
   blockedTaskIds: string[];
   taskCounts: TaskCounts;
+  /** Commands for task actors not yet taken (see Outgoing). */
+  outbox: Outgoing[];
   lastError: string | null;
   haltedFrom: StepName | null;
-  /** Dotted leaf path the project will resume to (set while paused). */
+  /** Dotted leaf paths the project resumes to (set while paused). */
   pausedFrom: string | null;
   tools: Record<string, string> | null;
   templatePath: string | null;
   sandboxKind: 'docker' | 'local' | null;
-  run: RunInfo;
-  lastCompleted: CurrentTask | null;
-  lastSkipped: CurrentTask | null;
-  lastFailedRun: FinishedAttempt | null;
 }
 
 export interface ProjectInput {
   projectId: string;
   skippedTaskIds?: string[];
   lastError?: string | null;
+}
+
+/** A task actor's committed state, as the host reports it to the project (idempotent). */
+export interface LaneEvent {
+  type: 'LANE';
+  taskId: string;
+  title: string;
+  attempt: number;
+  /** The task actor's leaf state (`active.executing` → `executing`), or a final state: done, skipped, stopped. */
+  state: string;
+  error: string | null;
+  at: string;
 }
 
 export type ProjectEvent =
@@ -88,19 +69,31 @@ export type ProjectEvent =
   | { type: 'RETRY' }
   | { type: 'SKIP' }
   | { type: 'REPO_UPDATED' }
-  | { type: 'TASKS_CHANGED' };
+  | { type: 'TASKS_CHANGED' }
+  | LaneEvent
+  /** A lane ended or a task merged: room for the dispatcher to start more. */
+  | { type: 'LANE_FREED' };
+
+/** What the project tells the host (XState `emit`; received with `actor.on`). */
+export type ProjectEmitted =
+  | { type: 'lane.start'; taskId: string; title: string; attempt: number }
+  | { type: 'task.merged'; taskId: string; attempt: number }
+  | { type: 'task.rework'; taskId: string; attempt: number; reason: string }
+  | { type: 'task.skipped'; taskId: string };
 
 export interface StepInput {
   projectId: string;
 }
 export interface SelectInput extends StepInput {
+  /** Tasks in flight (lanes, including halted ones, and the queue). */
+  inFlight: string[];
   skippedTaskIds: string[];
 }
-export interface TaskStepInput extends StepInput {
+/** The merge train's step input: the task at the head of the queue. */
+export interface MergeInput extends StepInput {
   taskId: string;
   title: string;
   attempt: number;
-  feedback: string | null;
 }
 
 export interface SyncOutput {
@@ -117,43 +110,23 @@ interface Progress {
   blockedTaskIds: string[];
   counts: TaskCounts;
 }
-export interface SelectedTask extends Progress {
-  kind: 'task';
-  task: { id: string; title: string; nextAttempt?: number };
-}
-export interface NothingSelected extends Progress {
-  kind: 'none';
+export interface Selection extends Progress {
+  kind: 'tasks';
+  /** Tasks to start now (possibly none), each with its next attempt number. */
+  start: Array<{ id: string; title: string; attempt: number }>;
+  /** When the selection was made (ISO 8601): the new lanes' `since`. */
+  at: string;
 }
 export interface NoTaskList {
   kind: 'noTaskList';
   templatePath: string;
 }
-export type SelectOutput = SelectedTask | NothingSelected | NoTaskList;
+export type SelectOutput = Selection | NoTaskList;
 
-export interface PrepareOutput {
-  promptSha256: string;
-  branch: string;
-  artifacts?: string[];
-}
-export type AgentOutput =
-  | { ok: true; agent: AgentInfo; promptSha256?: string; artifacts?: string[] }
-  | {
-      ok: false;
-      agent: AgentInfo;
-      promptSha256?: string;
-      artifacts?: string[];
-      error: string;
-      feedback: string;
-      /** Retrying cannot help until a person acts (bad API key, quota, unknown model): halt now, spend no attempts. */
-      permanent?: boolean;
-    };
-export type VerifyOutput =
-  | { ok: true; verify: VerifyInfo; artifacts?: string[] }
-  | { ok: false; verify: VerifyInfo; artifacts?: string[]; error: string; feedback: string };
-export interface IntegrateOutput {
-  targetOid: string;
-  alreadyIntegrated: boolean;
-}
+export type IntegrateOutput =
+  | { kind: 'merged'; targetOid: string; alreadyIntegrated: boolean }
+  /** Not mergeable as it is (a conflict with the new target head, or the merged tree fails verify): the task runs again with this feedback. */
+  | { kind: 'rework'; reason: string; feedback: string };
 export interface RecordOutput {
   pushed: boolean;
 }

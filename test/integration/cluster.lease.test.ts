@@ -49,7 +49,7 @@ describe.skipIf(!!skipPg || !redisUp)('lease check before push', () => {
       logger: silentLogger(),
       boot: false,
       fence: (id) => cluster?.fence(id) ?? 0,
-      makeSteps: () => instantSteps(1, { blockIn: 'runAgent' }),
+      makeSteps: instantSteps(1, { blockIn: 'runAgent' }),
     });
     cleanups.push(() => rt.close());
     const redis = await createRedis(REDIS_URL, silentLogger());

@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { eventsPlugin, type EventsPlugin, type EventsPluginOptions } from '../../src/server/events/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { createTestDatabase, requirePostgres, tempDir } from '../support/db.ts';
-import { controllableSteps } from '../support/wsSteps.ts';
+import { FakeSteps } from '../support/fakeSteps.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -67,7 +67,7 @@ function startRedis(port: number): Promise<ChildProcess> {
 const skip = (await requirePostgres()) ?? (await requireRedis());
 
 describe.skipIf(!!skip)('event ingest → Redis Stream → worker', () => {
-  const steps = controllableSteps();
+  const steps = new FakeSteps();
   const hubLog: HubEvent[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   const run = randomUUID().slice(0, 8);
@@ -104,7 +104,7 @@ describe.skipIf(!!skip)('event ingest → Redis Stream → worker', () => {
     const dir = await tempDir();
     cleanups.push(tdb.drop, dir.remove);
     const config = loadConfig({ DATABASE_URL: tdb.url, REDIS_URL, DEVTEAM_DATA_DIR: dir.path, LOG_LEVEL: 'silent' });
-    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.makeSteps });
+    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.make });
     cleanups.push(() => rt.close());
     rt.hub.all$.subscribe((e) => hubLog.push(e));
     redis = createClient({ url: REDIS_URL });

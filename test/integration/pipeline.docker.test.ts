@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import { loadConfig, type Config } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
@@ -42,7 +42,7 @@ describe.skipIf(!!skipPg || !!skipDocker)('pipeline in a Docker sandbox', () => 
     config = loadConfig({ DATABASE_URL: db.url, DEVTEAM_DATA_DIR: data.path, DEVTEAM_IDLE_FETCH_SEC: '3600', DEVTEAM_SANDBOX_IMAGE: image });
   });
   const boot = async () => {
-    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: (p, base) => createProjectActors({ project: p, ...base }) });
+    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: (p, base) => createProjectSteps({ project: p, ...base }) });
     return rt;
   };
 

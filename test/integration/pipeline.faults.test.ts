@@ -6,7 +6,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import { parseOutcomes } from '../../src/domain/outcomesLog.ts';
 import { loadConfig } from '../../src/infra/config.ts';
@@ -48,7 +48,7 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
       config: loadConfig({ DATABASE_URL: dbUrl, DEVTEAM_DATA_DIR: join(dataDir, 'inproc'), DEVTEAM_IDLE_FETCH_SEC: '3600' }),
       logger: silentLogger(),
       clock, // backoff waits pass at once: the retry path is exercised without waiting for it
-      makeSteps: (p, base) => createProjectActors({ project: p, ...base, env: { ...process.env, GIT_TOKEN: TOKEN, WRONG_TOKEN: 'nope-nope-nope' } }),
+      makeSteps: (p, base) => createProjectSteps({ project: p, ...base, env: { ...process.env, GIT_TOKEN: TOKEN, WRONG_TOKEN: 'nope-nope-nope' } }),
     });
     cleanups.push(() => rt.close());
   });

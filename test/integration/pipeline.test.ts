@@ -7,7 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import { parseOutcomes } from '../../src/domain/outcomesLog.ts';
 import { loadConfig } from '../../src/infra/config.ts';
@@ -45,7 +45,7 @@ describe.skipIf(!!skipPg)('pipeline: select → prep → execute → verify → 
     const config = loadConfig({ DATABASE_URL: db.url, DEVTEAM_DATA_DIR: data.path, LOG_LEVEL: 'debug', DEVTEAM_IDLE_FETCH_SEC: '3600' });
     const sink = new Writable({ write(c, _e, cb) { logs += c.toString(); cb(); } });
     const logger = createLogger({ level: 'debug' }, sink as never);
-    rt = await createRuntime({ config, logger, makeSteps: (project, base) => createProjectActors({ project, ...base, env: { ...process.env, GIT_TOKEN: TOKEN } }) });
+    rt = await createRuntime({ config, logger, makeSteps: (project, base) => createProjectSteps({ project, ...base, env: { ...process.env, GIT_TOKEN: TOKEN } }) });
     cleanups.push(() => rt.close());
   });
 

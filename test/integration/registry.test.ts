@@ -22,7 +22,7 @@ describe('registry edge cases (embedded PGlite)', () => {
       config: loadConfig({ DEVTEAM_DATA_DIR: dir.path }),
       logger: silentLogger(),
       makeSteps: (p): ProjectSteps => {
-        const steps = instantSteps(2);
+        const steps = instantSteps(2)(p);
         if (p.id !== 'nul') return steps;
         return {
           ...steps,

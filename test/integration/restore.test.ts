@@ -15,20 +15,20 @@ describe('restore with bad snapshots (embedded PGlite)', () => {
     const dir = await tempDir();
     try {
       const config = loadConfig({ DEVTEAM_DATA_DIR: dir.path });
-      let rt = await createRuntime({ config, logger: silentLogger(), makeSteps: () => instantSteps(2, { blockIn: 'runAgent' }) });
+      let rt = await createRuntime({ config, logger: silentLogger(), makeSteps: instantSteps(2, { blockIn: 'runAgent' }) });
       for (const id of ['good', 'oldversion', 'ghoststate', 'garbage']) {
         await rt.registry.initialize({ projectId: id });
         await inState(rt, id, 'executing');
       }
       await rt.close();
-      rt = await createRuntime({ config, logger: silentLogger(), boot: false, makeSteps: () => instantSteps(2) });
+      rt = await createRuntime({ config, logger: silentLogger(), boot: false, makeSteps: instantSteps(2) });
       await rt.db.query(`update actor_snapshot set machine_version = '2.0.0' where project_id = 'oldversion'`);
       await rt.db.query(`update actor_snapshot set snapshot = jsonb_set(snapshot, '{value}', '{"active": "dreaming"}') where project_id = 'ghoststate'`);
       await rt.db.query(`update actor_snapshot set snapshot = '{"nonsense": true}' where project_id = 'garbage'`);
       const seqBefore = Number((await rt.db.query<{ seq: string }>(`select seq from project where id = 'oldversion'`))[0]!.seq);
       await rt.close();
 
-      rt = await createRuntime({ config, logger: silentLogger(), makeSteps: () => instantSteps(2) });
+      rt = await createRuntime({ config, logger: silentLogger(), makeSteps: instantSteps(2) });
       try {
         // The good one resumes executing and finishes its tasks.
         const good = await inState(rt, 'good', 'idle');

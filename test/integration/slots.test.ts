@@ -29,7 +29,7 @@ describe('concurrency slots (embedded PGlite)', () => {
       config: loadConfig({ DEVTEAM_DATA_DIR: dir.path, DEVTEAM_MAX_CONCURRENT_STEPS: '2' }),
       logger: silentLogger(),
       makeSteps: (p) => {
-        const base = instantSteps(1);
+        const base = instantSteps(1)(p);
         const steps: ProjectSteps = {
           ...base,
           runAgent: async (i, ctx) => {

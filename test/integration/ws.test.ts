@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { webSocketPlugin, type WebSocketPluginOptions } from '../../src/server/ws/index.ts';
 import { createTestDatabase, requirePostgres, tempDir } from '../support/db.ts';
-import { controllableSteps } from '../support/wsSteps.ts';
+import { FakeSteps } from '../support/fakeSteps.ts';
 
 interface Client {
   ws: WebSocket;
@@ -78,7 +78,7 @@ const isEnvelope = (m: any) => m.type !== 'heartbeat';
 const skip = await requirePostgres();
 
 describe.skipIf(!!skip)('WebSocket /ws/devteam', () => {
-  const steps = controllableSteps();
+  const steps = new FakeSteps();
   const hubLog: HubEvent[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   let rt: Runtime;
@@ -103,7 +103,7 @@ describe.skipIf(!!skip)('WebSocket /ws/devteam', () => {
     const dir = await tempDir();
     cleanups.push(tdb.drop, dir.remove);
     const config = loadConfig({ DATABASE_URL: tdb.url, DEVTEAM_DATA_DIR: dir.path, LOG_LEVEL: 'silent' });
-    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.makeSteps });
+    rt = await createRuntime({ config, logger: silentLogger(), makeSteps: steps.make });
     cleanups.push(() => rt.close());
     rt.hub.all$.subscribe((e) => hubLog.push(e));
     ({ server, url } = await start({}));

@@ -10,7 +10,7 @@ import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { dbBackedSteps, untilAborted } from './syntheticSteps.ts';
+import { FakeSteps, untilAborted } from './fakeSteps.ts';
 
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 const env = process.env;
@@ -23,7 +23,7 @@ const rt = await createRuntime({
   config,
   logger,
   makeSteps: (project, { db }): ProjectSteps => {
-    const base = dbBackedSteps(project.id, db, tasks);
+    const base = new FakeSteps({ tasks, db }).make(project);
     const step = (name: string, i: { taskId?: string; attempt?: number }) => out({ ev: 'step', name, taskId: i.taskId, attempt: i.attempt });
     const reported = <K extends 'prepareTask' | 'runVerify' | 'integrate' | 'recordOutcome'>(name: K) =>
       (async (i: any, ctx: any) => {

@@ -14,6 +14,7 @@
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { createRuntime } from '../../src/actors/runtime.ts';
+import { FakeSteps } from './fakeSteps.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { FencedWriteError } from '../../src/actors/writer.ts';
 import { LeaseLostError, startCluster, type Cluster } from '../../src/actors/cluster/index.ts';
@@ -64,16 +65,7 @@ const rt = await createRuntime({
   makeSteps: (project, { db }): ProjectSteps => {
     const id = project.id;
     return {
-      syncRepo: async () => ({ headOid: 'head' }),
-      provisionSandbox: async () => ({ kind: 'local' }),
-      checkTools: async () => ({ tools: { sh: '1' } }),
-      async selectTask(input) {
-        const done = (await db.query<{ task_id: string }>(`select task_id from task_run where project_id = $1 and outcome = 'completed'`, [id])).map((r) => r.task_id);
-        const left = tasks.filter((t) => !done.includes(t) && !input.skippedTaskIds.includes(t));
-        const counts = { total: tasks.length, done: done.length, skipped: 0, remaining: left.length };
-        if (!left.length) return { kind: 'none', completedTaskIds: done, blockedTaskIds: [], counts };
-        return { kind: 'task', task: { id: left[0]!, title: `Task ${left[0]}` }, completedTaskIds: done, blockedTaskIds: [], counts };
-      },
+      ...new FakeSteps({ tasks, db }).make(project),
       prepareTask: async (i) => ({ promptSha256: `${i.taskId}:${i.attempt}`.padEnd(64, '0'), branch: `devteam/${i.taskId}` }),
       async runAgent(i, ctx) {
         const started = wall();
@@ -89,7 +81,7 @@ const rt = await createRuntime({
         return { ok: true, agent: { kind: 'script', exitCode: 0, durationMs: agentMs, diffstat: '' } };
       },
       runVerify: async () => ({ ok: true, verify: { ok: true, exitCode: 0, durationMs: 1, outputTail: '', timedOut: false } }),
-      integrate: async () => ({ targetOid: 'x', alreadyIntegrated: false }),
+      integrate: async () => ({ kind: 'merged', targetOid: 'x', alreadyIntegrated: false }),
       async recordOutcome(i, ctx) {
         if (recordMs) await sleep(recordMs, ctx.signal);
         try {
@@ -185,7 +177,8 @@ createInterface({ input: process.stdin }).on('line', (raw) => {
         const fence = fenceOf.get(m.id) ?? 0;
         const st = rt.projection.get(m.id);
         try {
-          await rt.writer.write({ projectId: m.id, seq: (st?.seq ?? 0) + 1_000_000, machineVersion: 'stale', snapshot: {}, status: st!, taskRuns: [], fence });
+          const seq = (st?.seq ?? 0) + 1_000_000;
+          await rt.writer.write({ projectId: m.id, seq, actor: { actorId: 'project', seq, machineVersion: 'stale', snapshot: {} }, status: st!, taskRuns: [], history: [], fence });
           out({ ev: 'reply', req: m.req, rejected: false, fence });
         } catch (err) {
           out({ ev: 'reply', req: m.req, rejected: err instanceof FencedWriteError, error: (err as Error).name, fence });

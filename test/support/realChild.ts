@@ -5,7 +5,7 @@
  *      machine sees the step's result (so before the transition is written).
  * stdout (JSON lines): {ev:'transition', seq, to} {ev:'pushed', taskId}
  */
-import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime } from '../../src/actors/runtime.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
@@ -17,7 +17,7 @@ const rt = await createRuntime({
   config: loadConfig({ DATABASE_URL: env.RC_DB_URL, DEVTEAM_DATA_DIR: env.RC_DATA_DIR, DEVTEAM_IDLE_FETCH_SEC: '3600' }),
   logger: createLogger({ level: 'warn' }, process.stderr as never),
   makeSteps: (p, base) => {
-    const steps = createProjectActors({ project: p, ...base, env: { ...process.env, GIT_TOKEN: env.RC_TOKEN } });
+    const steps = createProjectSteps({ project: p, ...base, env: { ...process.env, GIT_TOKEN: env.RC_TOKEN } });
     const record = steps.recordOutcome.bind(steps);
     steps.recordOutcome = async (i, ctx) => {
       const r = await record(i, ctx);

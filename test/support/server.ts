@@ -1,17 +1,17 @@
 /**
- * A real server for integration tests: a runtime on a fresh Postgres database with TestSteps,
+ * A real server for integration tests: a runtime on a fresh Postgres database with FakeSteps,
  * listening on a free port (startServer with port 0), plus helpers to wait for committed
  * states through the hub (no sleeps) and to call the API with fetch.
  */
 import { createClient } from 'redis';
-import { createProjectActors } from '../../src/actors/projectActors.ts';
+import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import type { ProjectStatus } from '../../src/domain/status.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.ts';
 import { createTestDatabase, tempDir } from './db.ts';
-import { TestSteps } from './testSteps.ts';
+import { FakeSteps } from './fakeSteps.ts';
 
 export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -41,7 +41,7 @@ export interface TestServer {
   url: string;
   server: RunningServer;
   runtime: Runtime;
-  steps: TestSteps;
+  steps: FakeSteps;
   dataDir: string;
   token: string | undefined;
   /** fetch `path` on the server (JSON body when `json` is given; bearer token added unless `auth: false`). */
@@ -53,7 +53,7 @@ export interface TestServer {
 
 export interface TestServerOptions {
   tasks?: string[];
-  /** Run the real steps (createProjectActors: git, sandbox, agents) instead of TestSteps. */
+  /** Run the real steps (createProjectSteps: git, sandbox, agents) instead of FakeSteps. */
   realSteps?: boolean;
   /** Use this database (e.g. to restart a server on the same data); default a fresh one. */
   databaseUrl?: string;
@@ -75,11 +75,11 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     ...(o.redis ? { REDIS_URL: REDIS_TEST_URL } : {}),
     ...o.env,
   });
-  const steps = new TestSteps({ tasks: o.tasks ?? ['1.1', '1.2'], dataDir: dir.path });
+  const steps = new FakeSteps({ tasks: o.tasks ?? ['1.1', '1.2'], dataDir: dir.path });
   const runtime = await createRuntime({
     config,
     logger: silentLogger(),
-    makeSteps: o.realSteps ? (p, base) => createProjectActors({ project: p, ...base }) : steps.make,
+    makeSteps: o.realSteps ? (p, base) => createProjectSteps({ project: p, ...base }) : steps.make,
   });
   const server = await startServer(runtime, { port: 0, ...o.server });
   const token = config.DEVTEAM_API_TOKEN;

@@ -13,7 +13,7 @@ import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { dbBackedSteps, untilAborted } from './syntheticSteps.ts';
+import { FakeSteps, untilAborted } from './fakeSteps.ts';
 import { eventsPlugin } from '../../src/server/events/index.ts';
 import { startServer } from '../../src/server/index.ts';
 import { webSocketPlugin } from '../../src/server/ws/index.ts';
@@ -39,7 +39,7 @@ const rt = await createRuntime({
   config,
   logger,
   makeSteps: (project, { db }): ProjectSteps => {
-    const base = dbBackedSteps(project.id, db, tasks, (id) => `Synthetic task ${id}`);
+    const base = new FakeSteps({ tasks, db, title: (id) => `Synthetic task ${id}` }).make(project);
     return {
       ...base,
       async runAgent(i, ctx) {

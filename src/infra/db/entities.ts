@@ -28,6 +28,7 @@ export const ActorSnapshotEntity = defineEntity({
   tableName: 'actor_snapshot',
   properties: {
     projectId: p.string().primary(),
+    actorId: p.string().primary(),
     seq: p.bigint('number'),
     machineVersion: p.string(),
     snapshot: p.json<Record<string, unknown>>(),
@@ -74,4 +75,17 @@ export const EventEntity = defineEntity({
   },
 });
 
-export const entities = [ProjectEntity, ActorSnapshotEntity, TaskRunEntity, EventEntity];
+export const ProjectEventEntity = defineEntity({
+  name: 'ProjectEvent',
+  tableName: 'project_event',
+  properties: {
+    projectId: p.string().primary(),
+    seq: p.bigint('number').primary(),
+    n: p.integer().primary(),
+    type: p.string(),
+    ts: p.datetime(),
+    payload: p.json<Record<string, unknown>>(),
+  },
+});
+
+export const entities = [ProjectEntity, ActorSnapshotEntity, TaskRunEntity, EventEntity, ProjectEventEntity];

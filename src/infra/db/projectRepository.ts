@@ -14,14 +14,20 @@ import type { Database } from './orm.ts';
 /** A statement runner: the database, or the `q` of an open transaction. */
 export type Sql = <R = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
 
+/** A persisted actor of a project (`project`, or `task:<taskId>`). */
+export interface StoredActor {
+  actorId: string;
+  snapshot: unknown;
+  machineVersion: string;
+}
+
 /** A persisted project as boot needs it. */
 export interface StoredProject {
   id: string;
   config: Record<string, unknown>;
-  seq: string;
+  seq: number;
   state: string;
-  snapshot: unknown;
-  machine_version: string | null;
+  actors: StoredActor[];
 }
 
 /** One task attempt as the API shows it. */
@@ -54,15 +60,34 @@ export interface TaskRunRow {
   finished: boolean;
 }
 
-/** The latest transition of one project in a group-committed batch. */
-export interface SnapshotWrite {
-  projectId: string;
+/** The latest snapshot of one actor in a batch. */
+export interface ActorWrite {
+  actorId: string;
   seq: number;
   machineVersion: string;
   snapshot: unknown;
+}
+
+/** One entry of a project's durable history (a committed transition or task event). */
+export interface HistoryRow {
+  seq: number;
+  /** Order within the seq (0: the transition itself). */
+  n: number;
+  type: string;
+  ts: string;
+  payload: unknown;
+}
+
+/** What a batch writes for one project: its latest status, its actors' latest snapshots, task-run changes, history. */
+export interface SnapshotWrite {
+  projectId: string;
+  /** The latest seq of the batch (the status's). */
+  seq: number;
   status: ProjectStatus;
   fence: number;
+  actors: ActorWrite[];
   taskRuns: TaskRunRow[];
+  history: HistoryRow[];
 }
 
 /** JSON.stringify replacer dropping NUL characters from strings. */
@@ -76,12 +101,33 @@ const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOStrin
 export function projectRepository(db: Database) {
   const q: Sql = (sql, params) => db.query(sql, params);
   return {
-    /** Every project with its snapshot, ordered by id (boot-time restore). */
-    listForBoot(): Promise<StoredProject[]> {
-      return q<StoredProject>(
-        `select p.id, p.config, p.seq, p.state, s.snapshot, s.machine_version
-         from project p left join actor_snapshot s on s.project_id = p.id order by p.id`,
+    /** Every project with its actors' snapshots, ordered by id (boot-time restore). */
+    async listForBoot(): Promise<StoredProject[]> {
+      const projects = await q<{ id: string; config: Record<string, unknown>; seq: string; state: string }>(`select id, config, seq, state from project order by id`);
+      const actors = await q<{ project_id: string; actor_id: string; snapshot: unknown; machine_version: string }>(
+        `select project_id, actor_id, snapshot, machine_version from actor_snapshot order by project_id, actor_id`,
       );
+      const byProject = new Map<string, StoredActor[]>();
+      for (const a of actors) {
+        const list = byProject.get(a.project_id) ?? [];
+        list.push({ actorId: a.actor_id, snapshot: a.snapshot, machineVersion: a.machine_version });
+        byProject.set(a.project_id, list);
+      }
+      return projects.map((p) => ({ id: p.id, config: p.config, seq: Number(p.seq), state: p.state, actors: byProject.get(p.id) ?? [] }));
+    },
+
+    /** A page of a project's history after `afterSeq` (oldest first). */
+    async history(projectId: string, afterSeq: number, limit: number): Promise<HistoryRow[]> {
+      const rows = await q<{ seq: string; n: number; type: string; ts: string; payload: unknown }>(
+        `select seq, n, type, ts, payload from project_event where project_id = $1 and seq > $2 order by seq, n limit $3`,
+        [projectId, afterSeq, limit],
+      );
+      return rows.map((r) => ({ seq: Number(r.seq), n: r.n, type: r.type, ts: new Date(r.ts).toISOString(), payload: r.payload }));
+    },
+
+    /** Drop history older than `days` days (retention). Returns the rows removed. */
+    async pruneHistory(days: number): Promise<number> {
+      return (await q(`delete from project_event where ts < now() - make_interval(days => $1) returning 1`, [days])).length;
     },
 
     /** Ids of every project (cluster: the projects of gained shards). */
@@ -201,7 +247,7 @@ export function projectRepository(db: Database) {
       return Number(r?.max ?? 0);
     },
 
-    /** Stamp a new owner's fence on these projects' snapshots (never lowering one). */
+    /** Stamp a new owner's fence on every actor row of these projects (never lowering one). */
     async stampFences(ids: string[], fences: number[]): Promise<void> {
       if (!ids.length) return;
       await q(
@@ -223,21 +269,22 @@ export function projectRepository(db: Database) {
      */
     async writeBatch(writes: SnapshotWrite[], opts: { stripNul?: boolean } = {}): Promise<{ written: Set<string>; fences: Map<string, number> }> {
       const stringify = opts.stripNul ? (v: unknown) => JSON.stringify(v, withoutNul) : (v: unknown) => JSON.stringify(v);
-      const snapDoc = stringify(
-        writes.map((s) => ({
-          project_id: s.projectId,
-          seq: s.seq,
-          machine_version: s.machineVersion,
-          snapshot: s.snapshot,
-          fence: s.fence,
-          state: s.status.state,
-          substate: s.status.substate,
-          task_id: s.status.currentTask?.id ?? null,
-          task_title: s.status.currentTask?.title ?? null,
-          attempt: s.status.currentTask?.attempt ?? null,
-          last_error: s.status.lastError,
-          status: s.status,
+      const projDoc = stringify(
+        writes.map((w) => ({
+          project_id: w.projectId,
+          seq: w.seq,
+          fence: w.fence,
+          state: w.status.state,
+          substate: w.status.substate,
+          task_id: w.status.currentTask?.id ?? null,
+          task_title: w.status.currentTask?.title ?? null,
+          attempt: w.status.currentTask?.attempt ?? null,
+          last_error: w.status.lastError,
+          status: w.status,
         })),
+      );
+      const actorDoc = stringify(
+        writes.flatMap((w) => w.actors.map((a) => ({ project_id: w.projectId, actor_id: a.actorId, seq: a.seq, machine_version: a.machineVersion, snapshot: a.snapshot, fence: w.fence }))),
       );
       const runDoc = stringify(
         writes.flatMap((w) =>
@@ -256,33 +303,41 @@ export function projectRepository(db: Database) {
           })),
         ),
       );
+      const historyDoc = stringify(writes.flatMap((w) => w.history.map((h) => ({ project_id: w.projectId, ...h }))));
       const ids = writes.map((w) => w.projectId);
       return db.transaction(async (t) => {
         const rows = await t<{ project_id: string }>(
-          `with s as (
-             select * from jsonb_to_recordset($1::jsonb) as x(project_id text, seq bigint, machine_version text, snapshot jsonb,
-               fence bigint, state text, substate text, task_id text, task_title text, attempt int, last_error text, status jsonb)
+          `with p as (
+             select * from jsonb_to_recordset($1::jsonb) as x(project_id text, seq bigint, fence bigint, state text, substate text,
+               task_id text, task_title text, attempt int, last_error text, status jsonb)
+           ), ok as (
+             -- fencing: a write whose fence is below the project's highest stored fence comes from a stale owner
+             select p.project_id from p
+             where p.fence >= coalesce((select max(a.fence) from actor_snapshot a where a.project_id = p.project_id), 0)
+               and exists (select 1 from project pr where pr.id = p.project_id and pr.seq < p.seq)
            ), snap as (
-             insert into actor_snapshot (project_id, seq, machine_version, snapshot, fence, updated_at)
-             select project_id, seq, machine_version, snapshot, fence, now() from s
-             on conflict (project_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
+             insert into actor_snapshot (project_id, actor_id, seq, machine_version, snapshot, fence, updated_at)
+             select x.project_id, x.actor_id, x.seq, x.machine_version, x.snapshot, x.fence, now()
+             from jsonb_to_recordset($2::jsonb) as x(project_id text, actor_id text, seq bigint, machine_version text, snapshot jsonb, fence bigint)
+             where x.project_id in (select project_id from ok)
+             on conflict (project_id, actor_id) do update set seq = excluded.seq, machine_version = excluded.machine_version,
                snapshot = excluded.snapshot, fence = excluded.fence, updated_at = now()
-             where actor_snapshot.seq < excluded.seq and actor_snapshot.fence <= excluded.fence
-             returning project_id
+             where actor_snapshot.seq < excluded.seq
+             returning 1
            ), proj as (
-             update project p set state = s.state, substate = s.substate, current_task_id = s.task_id,
-               current_task_title = s.task_title, attempt = s.attempt, last_error = s.last_error,
-               status = s.status, seq = s.seq, updated_at = now()
-             from s
-             where p.id = s.project_id and p.seq < s.seq and s.project_id in (select project_id from snap)
-             returning p.id
+             update project pr set state = p.state, substate = p.substate, current_task_id = p.task_id,
+               current_task_title = p.task_title, attempt = p.attempt, last_error = p.last_error,
+               status = p.status, seq = p.seq, updated_at = now()
+             from p
+             where pr.id = p.project_id and p.project_id in (select project_id from ok)
+             returning pr.id
            ), runs as (
              insert into task_run (project_id, task_id, attempt, state, prompt_sha256, branch, verify, agent, artifacts, outcome, finished_at)
              select v.project_id, v.task_id, v.attempt, v.state, v.prompt_sha256, v.branch, v.verify, v.agent, v.artifacts, v.outcome,
                     case when v.finished then now() end
-             from jsonb_to_recordset($2::jsonb) as v(project_id text, task_id text, attempt int, state text, prompt_sha256 text,
+             from jsonb_to_recordset($3::jsonb) as v(project_id text, task_id text, attempt int, state text, prompt_sha256 text,
                branch text, verify jsonb, agent jsonb, artifacts jsonb, outcome text, finished bool)
-             where v.project_id in (select project_id from snap)
+             where v.project_id in (select project_id from ok)
              on conflict (project_id, task_id, attempt) do update set state = excluded.state,
                prompt_sha256 = coalesce(excluded.prompt_sha256, task_run.prompt_sha256),
                branch = coalesce(excluded.branch, task_run.branch),
@@ -290,15 +345,25 @@ export function projectRepository(db: Database) {
                artifacts = excluded.artifacts, outcome = coalesce(excluded.outcome, task_run.outcome),
                finished_at = coalesce(task_run.finished_at, excluded.finished_at)
              returning 1
+           ), hist as (
+             insert into project_event (project_id, seq, n, type, ts, payload)
+             select h.project_id, h.seq, h.n, h.type, h.ts, h.payload
+             from jsonb_to_recordset($4::jsonb) as h(project_id text, seq bigint, n int, type text, ts timestamptz, payload jsonb)
+             where h.project_id in (select project_id from ok)
+             on conflict do nothing
+             returning 1
            )
-           select project_id from snap`,
-          [snapDoc, runDoc],
+           select project_id from ok`,
+          [projDoc, actorDoc, runDoc, historyDoc],
         );
         const written = new Set(rows.map((r) => r.project_id));
         const rest = ids.filter((id) => !written.has(id));
         const fences = new Map<string, number>();
         if (rest.length) {
-          for (const r of await t<{ project_id: string; fence: string }>(`select project_id, fence from actor_snapshot where project_id = any($1::text[])`, [rest])) {
+          for (const r of await t<{ project_id: string; fence: string }>(
+            `select project_id, max(fence) as fence from actor_snapshot where project_id = any($1::text[]) group by project_id`,
+            [rest],
+          )) {
             fences.set(r.project_id, Number(r.fence));
           }
         }

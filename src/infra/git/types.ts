@@ -66,6 +66,8 @@ export interface TaskTree {
   dir: string;
 }
 
+export type RebaseResult = { kind: 'current' } | { kind: 'rebased'; base: string } | { kind: 'conflict'; paths: string[]; hunks: string };
+
 /** What changed in a task's working tree relative to its branch head. */
 export interface TreeSummary {
   changedFiles: string[];
@@ -111,6 +113,14 @@ export interface GitWorkspace {
   attemptCheckpoint(taskBranch: string, key: string): Promise<'recorded' | 'restored'>;
   /** Uncommitted changes in the task's working tree relative to its branch head. */
   workingTreeSummary(taskBranch: string): Promise<TreeSummary>;
+  /**
+   * The merge train's first move: put the task's change (committed on its branch now if it is not
+   * yet) on top of the current local target. `current`: it already sits on the target head (or is
+   * integrated) — a fast-forward follows; `rebased`: it was replayed onto a newer head and the
+   * worktree now holds the merged tree, which must be verified again before it lands; `conflict`:
+   * it does not apply (the paths, and the conflict hunks as feedback). Idempotent.
+   */
+  rebaseTask(args: IntegrateArgs, signal?: AbortSignal): Promise<RebaseResult>;
   /** Commit on the task branch, apply it onto the local target, commit the outcomes entry. Idempotent. */
   integrate(args: IntegrateArgs, signal?: AbortSignal): Promise<IntegrateResult>;
   /** Push target + task branch; non-fast-forward → fetch, re-merge (idempotently), retry ≤ 2, never force. */

@@ -27,6 +27,7 @@ import {
   type IntegrateArgs,
   type IntegrateResult,
   type PublishOutcome,
+  type RebaseResult,
   type TaskTree,
   type TreeSummary,
 } from './types.ts';
@@ -151,6 +152,11 @@ export class IsoGitWorkspace implements GitWorkspace {
 
   workingTreeSummary(): Promise<TreeSummary> {
     return summarize(this.dir, {});
+  }
+
+  /** The fallback engine runs one task at a time: integrate merges whatever the target did meanwhile. */
+  async rebaseTask(): Promise<RebaseResult> {
+    return { kind: 'current' };
   }
 
   async integrate(a: IntegrateArgs, signal?: AbortSignal): Promise<IntegrateResult> {

@@ -23,6 +23,7 @@ import {
   type IntegrateArgs,
   type IntegrateResult,
   type PublishOutcome,
+  type RebaseResult,
   type TaskTree,
   type TreeSummary,
 } from '../types.ts';
@@ -234,6 +235,30 @@ export class NativeGitWorkspace implements GitWorkspace {
       this.repo.git([...diff, 'HEAD'], { op: 'diff', ...w, maxStdoutBytes: 64 * 1024 * 1024 }),
     ]);
     return summarize(numstat.stdout.toString('utf8'), names.stdout.toString('utf8'), patch.stdout.toString('utf8'));
+  }
+
+  async rebaseTask(a: IntegrateArgs, signal?: AbortSignal): Promise<RebaseResult> {
+    assertBranchName(a.taskBranch);
+    const target = await this.targetOid();
+    if ((await this.repo.findTrailer(target, OUTCOME_TRAILER, a.taskId)) || (await this.repo.findTrailer(target, TASK_TRAILER, a.taskId))) return { kind: 'current' };
+    const taskCommit = await this.commitTask(a);
+    signal?.throwIfAborted();
+    if ((await this.repo.ref(`${taskCommit}^`)) === target) return { kind: 'current' };
+    const merged = await this.repo.mergeTrees(target, taskCommit);
+    if (merged.conflicts) {
+      // The conflicted files as the merge left them (with conflict markers), against the new head.
+      const diff = await this.repo.git(['diff', '--no-ext-diff', '--no-textconv', '--no-color', target, merged.tree, '--', ...merged.conflicts], {
+        op: 'conflict hunks',
+        maxStdoutBytes: 64 * 1024 * 1024,
+      });
+      return { kind: 'conflict', paths: merged.conflicts, hunks: capPatch(splitPatch(diff.stdout.toString('utf8'))) };
+    }
+    const message = (await this.repo.git(['log', '-1', '--format=%B', taskCommit], { op: 'read of the task commit' })).stdout.toString('utf8');
+    const replayed = await this.repo.commitTree(merged.tree, [target], message, { ...this.o.author });
+    await this.repo.updateRef(`refs/heads/${a.taskBranch}`, replayed, taskCommit, `replay ${a.taskId} onto ${this.o.branch}`);
+    await this.repo.git(['reset', '-q', '--hard', 'HEAD'], { op: `checkout of the replayed ${a.taskBranch}`, worktree: worktreeName(a.taskBranch), signal });
+    this.log.info({ taskId: a.taskId, onto: target }, 'task replayed onto the new target head');
+    return { kind: 'rebased', base: target };
   }
 
   async integrate(a: IntegrateArgs, signal?: AbortSignal): Promise<IntegrateResult> {
