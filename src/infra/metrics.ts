@@ -28,12 +28,6 @@ export interface Metrics {
   contentType: string;
 }
 
-/** `active.executing` → `executing`, `paused` → `paused`: the status projection's state names. */
-export function topState(leafPath: string): string {
-  const parts = leafPath.split('.');
-  return parts[0] === 'active' && parts[1] ? parts[1] : parts[0]!;
-}
-
 export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string } = {}): Metrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: opts.prefix });
@@ -47,7 +41,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
   });
   const transitions = new Counter({
     name: 'devteam_transitions_total',
-    help: 'Committed project state transitions, by target state',
+    help: 'Committed project transitions, by the state the project is in after them (the status state)',
     labelNames: ['state'] as const,
     registers,
   });
@@ -82,8 +76,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
     watchHub(all$) {
       return all$.subscribe({
         next: (e) => {
-          const to = (e.payload as { to?: unknown } | null)?.to;
-          if (e.type === 'transition' && typeof to === 'string') transitions.inc({ state: topState(to) });
+          // The status each committed transition publishes names the state (src/machines/status.ts).
+          const state = (e.payload as { state?: unknown } | null)?.state;
+          if (e.type === 'status' && typeof state === 'string') transitions.inc({ state });
         },
         // A hub error must never crash the process through an unhandled subscriber error.
         error: () => undefined,

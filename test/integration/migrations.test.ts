@@ -12,8 +12,8 @@ async function tables(db: Database): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
-const ALL = ['Migration20261124000001_init', 'Migration20261124000002_idempotency_outbox', 'Migration20261124000003_task_run_branch'];
-const TABLES = ['actor_snapshot', 'event', 'idempotency_key', 'outbox', 'project', 'task_run'];
+const ALL = ['Migration20261124000001_init', 'Migration20261124000002_idempotency_outbox', 'Migration20261124000003_task_run_branch', 'Migration20261201000004_team_history'];
+const TABLES = ['actor_snapshot', 'event', 'idempotency_key', 'outbox', 'project', 'project_event', 'task_run'];
 
 async function upDownUp(db: Database) {
   expect(await db.migrateUp()).toEqual(ALL);

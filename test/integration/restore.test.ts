@@ -7,6 +7,7 @@ import { createRuntime } from '../../src/actors/runtime.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { instantSteps } from '../../bench/support.ts';
+import { MACHINE_VERSION } from '../../src/machines/project.machine.ts';
 import { tempDir } from '../support/db.ts';
 import { inState } from '../support/runtime.ts';
 
@@ -22,9 +23,9 @@ describe('restore with bad snapshots (embedded PGlite)', () => {
       }
       await rt.close();
       rt = await createRuntime({ config, logger: silentLogger(), boot: false, makeSteps: instantSteps(2) });
-      await rt.db.query(`update actor_snapshot set machine_version = '2.0.0' where project_id = 'oldversion'`);
-      await rt.db.query(`update actor_snapshot set snapshot = jsonb_set(snapshot, '{value}', '{"active": "dreaming"}') where project_id = 'ghoststate'`);
-      await rt.db.query(`update actor_snapshot set snapshot = '{"nonsense": true}' where project_id = 'garbage'`);
+      await rt.db.query(`update actor_snapshot set machine_version = '2.0.0' where project_id = 'oldversion' and actor_id = 'project'`);
+      await rt.db.query(`update actor_snapshot set snapshot = jsonb_set(snapshot, '{value}', '{"active": "dreaming"}') where project_id = 'ghoststate' and actor_id = 'project'`);
+      await rt.db.query(`update actor_snapshot set snapshot = '{"nonsense": true}' where project_id = 'garbage' and actor_id = 'project'`);
       const seqBefore = Number((await rt.db.query<{ seq: string }>(`select seq from project where id = 'oldversion'`))[0]!.seq);
       await rt.close();
 
@@ -34,7 +35,7 @@ describe('restore with bad snapshots (embedded PGlite)', () => {
         const good = await inState(rt, 'good', 'idle');
         expect(good.completedTaskIds).toEqual(['1.1', '1.2']);
         const old = await inState(rt, 'oldversion', 'halted');
-        expect(old.lastError).toBe('persisted snapshot is for machine version 2.0.0, this runner runs 3.1.0; re-initialize or RETRY');
+        expect(old.lastError).toBe(`persisted snapshot of project is for machine version 2.0.0, this runner runs ${MACHINE_VERSION}; re-initialize or RETRY`);
         expect(old.seq).toBe(seqBefore + 1); // the halt itself is a recorded transition
         expect((await inState(rt, 'ghoststate', 'halted')).lastError).toMatch(/^persisted snapshot is malformed: /);
         expect((await inState(rt, 'garbage', 'halted')).lastError).toMatch(/^persisted snapshot is malformed: /);

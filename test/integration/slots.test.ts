@@ -61,15 +61,15 @@ describe('concurrency slots (embedded PGlite)', () => {
       else await inState(rt, id, 'waitingForSlot');
     }
     await until(() => rt.slots.waiting().length === 3, 'three waiters');
-    expect(rt.slots.waiting()).toEqual(['c', 'd', 'e']);
+    expect(rt.slots.waiting()).toEqual(['c/1.1', 'd/1.1', 'e/1.1']);
     expect(rt.projection.get('c')!.state).toBe('waitingForSlot');
 
     // PAUSE while waiting leaves the queue; STOP too.
     expect((await rt.registry.command('d', 'PAUSE')).ok).toBe(true);
-    expect(rt.slots.waiting()).toEqual(['c', 'e']);
+    expect(rt.slots.waiting()).toEqual(['c/1.1', 'e/1.1']);
     const stopped = await rt.registry.command('e', 'STOP');
     expect(stopped.ok && stopped.status.state).toBe('stopped');
-    expect(rt.slots.waiting()).toEqual(['c']);
+    expect(rt.slots.waiting()).toEqual(['c/1.1']);
 
     // a finishes → c (first in line) gets the slot.
     await rel('a');

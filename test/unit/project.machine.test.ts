@@ -1,348 +1,284 @@
+/**
+ * The two statecharts, pure, with controllable slot fakes (test/support/machineHarness.ts): every
+ * transition, the retry budget, halts and RETRY/SKIP, PAUSE/RESUME per step (incl. a JSON round
+ * trip of a paused snapshot), STOP, the dispatcher and the merge train, idempotent LANE replays.
+ */
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
-import { projectMachine, MACHINE_ID } from '../../src/machines/project.machine.ts';
-import { acceptedCommands, toStatus } from '../../src/machines/status.ts';
-import { agentOk, createHarness, nothing, task, toValue, verifyFail, verifyOk } from '../support/machineHarness.ts';
+import { acceptedCommands, stateOf, toStatus } from '../../src/machines/status.ts';
+import { leaf } from '../../src/machines/task.machine.ts';
+import { agentFail, agentOk, lane, projectHarness, selection, taskHarness, verifyFail, verifyOk } from '../support/machineHarness.ts';
 
-type H = ReturnType<typeof createHarness>;
+const state = (h: { actor: any }) => leaf(h.actor.getSnapshot().value);
+const projectState = (h: { actor: any }) => stateOf(h.actor.getSnapshot()).state;
 
-async function boot(h: H) {
+async function running(h: ReturnType<typeof projectHarness>) {
   h.actor.start();
-  await h.settle('syncRepo', { headOid: 'abc' }, 'active.initializing.provisioningSandbox');
-  await h.settle('provisionSandbox', { kind: 'local' }, 'active.initializing.checkingTools');
-  await h.settle('checkTools', { tools: { git: '2.39' } }, 'active.selecting');
+  await h.settle('syncRepo', { headOid: 'a' });
+  await h.settle('provisionSandbox', { kind: 'local' });
+  await h.settle('checkTools', { tools: { sh: '1' } });
 }
 
-async function toExecuting(h: H, id = '1.1') {
-  await h.settle('selectTask', task(id), 'active.preparing');
-  await h.settle('prepareTask', { promptSha256: 'sha', branch: `devteam/${id}-x` }, 'active.waitingForSlot');
-  await h.settle('acquireSlot', undefined, 'active.executing');
-}
-
-describe('project machine', () => {
-  it('is registered as DEVTEAM_AUTOMATION', () => {
-    expect(projectMachine.id).toBe(MACHINE_ID);
-    expect(MACHINE_ID).toBe('DEVTEAM_AUTOMATION');
+describe('task machine', () => {
+  it('walks preparing → waitingForSlot → executing → verifying → ready → MERGED → done, emitting each attempt', async () => {
+    const h = taskHarness();
+    h.actor.start();
+    expect(state(h)).toBe('active.preparing');
+    const prep = await h.settle('prepareTask', { promptSha256: 'x'.repeat(64), branch: 'devteam/1.1-a', artifacts: ['prompt.md'] });
+    expect(prep.input).toEqual({ projectId: 'p1', taskId: '1.1', title: 'Task 1.1', attempt: 1, feedback: null });
+    await h.settle('acquireSlot', undefined);
+    await h.settle('runAgent', agentOk);
+    await h.settle('runVerify', verifyOk);
+    await h.reach('active.ready');
+    expect(h.emitted.map((e) => e.type)).toEqual(['task.attemptStarted', 'task.ready']);
+    h.actor.send({ type: 'MERGED' });
+    expect(h.actor.getSnapshot().status).toBe('done');
+    const ended = h.emitted.at(-1);
+    expect(ended).toMatchObject({ type: 'task.attemptEnded', attempt: 1, outcome: 'completed' });
+    expect(ended.run).toMatchObject({ branch: 'devteam/1.1-a', agent: agentOk.agent, verify: verifyOk.verify, artifacts: ['prompt.md'] });
   });
 
-  it('walks init → select → prep → slot → execute → verify → integrate → record → select → idle', async () => {
-    const h = createHarness();
-    await boot(h);
-    expect(h.actor.getSnapshot().context.tools).toEqual({ git: '2.39' });
-    await toExecuting(h);
-    const agent = await h.call('runAgent');
-    expect(agent.input).toEqual({ projectId: 'p1', taskId: '1.1', title: 'Task 1.1', attempt: 1, feedback: null });
-    await h.settle('runAgent', agentOk, 'active.verifying');
-    await h.settle('runVerify', verifyOk, 'active.integrating');
-    await h.settle('integrate', { targetOid: 'def', alreadyIntegrated: false }, 'active.recording');
-    await h.settle('recordOutcome', { pushed: true }, 'active.selecting');
+  it('a failed verify retries with its output as feedback, twice; the third failure halts', async () => {
+    const h = taskHarness();
+    h.actor.start();
+    await h.settle('prepareTask', { promptSha256: 'x', branch: 'b' });
+    await h.settle('acquireSlot', undefined);
+    for (const attempt of [1, 2]) {
+      await h.settle('runAgent', agentOk);
+      await h.settle('runVerify', verifyFail(`boom ${attempt}`));
+      const next = await h.call('runAgent');
+      expect(next.input).toMatchObject({ attempt: attempt + 1, feedback: `boom ${attempt}` });
+    }
+    await h.settle('runAgent', agentOk);
+    await h.settle('runVerify', verifyFail('boom 3'));
+    await h.reach('halted');
     const s = h.actor.getSnapshot();
-    expect(s.context.completedTaskIds).toEqual(['1.1']);
-    expect(s.context.currentTask).toBeNull();
-    await h.settle('selectTask', nothing(['1.1']), 'active.idle');
-    expect(h.watchers.filter((w) => !w.stopped)).toHaveLength(1);
-    expect(h.actor.getSnapshot().context.taskCounts).toEqual({ total: 1, done: 1, skipped: 0, remaining: 0 });
+    expect(s.context).toMatchObject({ attempt: 3, lastError: 'verify exited 2: boom 3', haltedFrom: 'verifying' });
+    expect(h.emitted.filter((e) => e.type === 'task.attemptEnded').map((e) => [e.attempt, e.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'failed'],
+    ]);
+    expect(h.emitted.at(-1)).toMatchObject({ type: 'task.halted', attempt: 3 });
   });
 
-  it('idle wakes on REPO_UPDATED and TASKS_CHANGED, and the watcher stops when it leaves', async () => {
-    for (const type of ['REPO_UPDATED', 'TASKS_CHANGED'] as const) {
-      const h = createHarness();
-      await boot(h);
-      await h.settle('selectTask', nothing([]), 'active.idle');
-      h.actor.send({ type });
-      expect(h.actor.getSnapshot().matches(toValue('active.selecting'))).toBe(true);
-      expect(h.watchers[0]!.stopped).toBe(true);
-    }
+  it('an agent failure marked permanent halts at once and spends no retry', async () => {
+    const h = taskHarness();
+    h.actor.start();
+    await h.settle('prepareTask', { promptSha256: 'x', branch: 'b' });
+    await h.settle('acquireSlot', undefined);
+    await h.settle('runAgent', { ...agentFail('the agent cannot work (auth): invalid api key'), permanent: true });
+    await h.reach('halted');
+    expect(h.actor.getSnapshot().context).toMatchObject({ attempt: 1, haltedFrom: 'executing' });
+    expect(h.calls.filter((c) => c.name === 'runAgent')).toHaveLength(1);
   });
 
-  it('a watcher event (sendBack) wakes an idle project', async () => {
-    const h = createHarness();
-    await boot(h);
-    await h.settle('selectTask', nothing([]), 'active.idle');
-    h.watchers[0]!.sendBack({ type: 'REPO_UPDATED' });
-    await h.reach('active.selecting');
-  });
-
-  it('no task list → awaitingTaskList with the template path; TASKS_CHANGED re-checks', async () => {
-    const h = createHarness();
-    await boot(h);
-    await h.settle('selectTask', { kind: 'noTaskList', templatePath: 'templates/tasks_list.md' }, 'active.awaitingTaskList');
-    expect(h.actor.getSnapshot().context.templatePath).toBe('templates/tasks_list.md');
-    h.actor.send({ type: 'TASKS_CHANGED' });
-    expect(h.actor.getSnapshot().matches(toValue('active.selecting'))).toBe(true);
-    await h.settle('selectTask', task('1.1'), 'active.preparing');
-    expect(h.actor.getSnapshot().context.templatePath).toBeNull();
-  });
-
-  it('verify failure → executing again with the failure as feedback, without re-preparing; passes on the 3rd attempt', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    await h.settle('runAgent', agentOk, 'active.verifying');
-    await h.settle('runVerify', verifyFail('first failure'), 'active.executing');
-    let a = await h.call('runAgent');
-    expect(a.input).toMatchObject({ attempt: 2, feedback: 'first failure' });
-    await h.settle('runAgent', agentOk, 'active.verifying');
-    await h.settle('runVerify', verifyFail('second failure'), 'active.executing');
-    a = await h.call('runAgent');
-    expect(a.input).toMatchObject({ attempt: 3, feedback: 'second failure' });
-    await h.settle('runAgent', agentOk, 'active.verifying');
-    await h.settle('runVerify', verifyOk, 'active.integrating');
-    expect(h.calls.filter((c) => c.name === 'prepareTask')).toHaveLength(1);
-  });
-
-  it('a failed agent run counts as a failed attempt too', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    await h.settle(
-      'runAgent',
-      { ok: false, agent: { kind: 'command', exitCode: 1, durationMs: 1, diffstat: '' }, error: 'agent exited 1', feedback: 'boom' },
-      'active.executing',
-    );
-    expect((await h.call('runAgent')).input).toMatchObject({ attempt: 2, feedback: 'boom' });
-  });
-
-  it('halts after 1 + 2 failed attempts; RETRY gives a fresh budget with attempt numbers that keep counting', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    for (let i = 1; i <= 3; i++) {
-      await h.settle('runAgent', agentOk, 'active.verifying');
-      await h.settle('runVerify', verifyFail(`fail ${i}`), i < 3 ? 'active.executing' : 'halted');
-    }
-    let s = h.actor.getSnapshot();
-    expect(s.context.currentTask).toEqual({ id: '1.1', title: 'Task 1.1', attempt: 3 });
-    expect(s.context.lastError).toContain('fail 3');
-    expect(s.context.haltedFrom).toBe('verifying');
-    expect(acceptedCommands(s)).toEqual(['STOP', 'RETRY', 'SKIP']);
-
+  it('RETRY opens a fresh budget with the next attempt number; SKIP ends the task', async () => {
+    const h = taskHarness({ attempt: 4 });
+    h.actor.start();
+    await h.fail('prepareTask', new Error('disk full'));
+    await h.reach('halted');
+    expect(h.actor.getSnapshot().context.lastError).toBe('preparing failed: disk full');
     h.actor.send({ type: 'RETRY' });
-    s = h.actor.getSnapshot();
-    expect(s.matches(toValue('active.preparing'))).toBe(true);
-    expect(s.context.currentTask!.attempt).toBe(4);
-    expect(s.context.lastError).toBeNull();
-    expect((await h.call('prepareTask')).input.attempt).toBe(4);
-    await h.settle('prepareTask', { promptSha256: 's', branch: 'b' }, 'active.waitingForSlot');
-    await h.settle('acquireSlot', undefined, 'active.executing');
-    for (let i = 4; i <= 6; i++) {
-      expect((await h.call('runAgent')).input.attempt).toBe(i);
-      await h.settle('runAgent', agentOk, 'active.verifying');
-      await h.settle('runVerify', verifyFail(`fail ${i}`), i < 6 ? 'active.executing' : 'halted');
-    }
+    const again = await h.call('prepareTask');
+    expect(again.input.attempt).toBe(5);
+    expect(h.actor.getSnapshot().context).toMatchObject({ budgetStart: 5, lastError: null });
+    await h.fail('prepareTask', new Error('still full'));
+    await h.reach('halted');
+    h.actor.send({ type: 'SKIP' });
+    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(state(h)).toBe('skipped');
   });
 
-  it('SKIP marks the task skipped and selects the next', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    await h.fail('runAgent', new Error('sandbox exploded'), 'halted');
-    expect(h.actor.getSnapshot().context.lastError).toBe('executing failed: sandbox exploded');
+  it('REWORK from the merge train runs the task again on the new head with the feedback (counted against the budget)', async () => {
+    const h = taskHarness();
+    h.actor.start();
+    await h.settle('prepareTask', { promptSha256: 'x', branch: 'b' });
+    await h.settle('acquireSlot', undefined);
+    await h.settle('runAgent', agentOk);
+    await h.settle('runVerify', verifyOk);
+    await h.reach('active.ready');
+    h.actor.send({ type: 'REWORK', reason: 'merge conflict in a.txt', feedback: '<<<<<<< conflict' });
+    const prep = await h.call('prepareTask');
+    expect(prep.input).toMatchObject({ attempt: 2, feedback: '<<<<<<< conflict' });
+    expect(h.emitted.find((e) => e.type === 'task.attemptEnded')).toMatchObject({ attempt: 1, outcome: 'failed', error: 'merge conflict in a.txt' });
+  });
+
+  it.each(['preparing', 'waitingForSlot', 'executing', 'verifying'])('PAUSE in %s cancels the step; RESUME (after a JSON round trip) runs it again', async (step) => {
+    const h = taskHarness();
+    h.actor.start();
+    const order = ['prepareTask', 'acquireSlot', 'runAgent', 'runVerify'];
+    const outputs: unknown[] = [{ promptSha256: 'x', branch: 'b' }, undefined, agentOk, verifyOk];
+    const idx = ['preparing', 'waitingForSlot', 'executing', 'verifying'].indexOf(step);
+    for (let i = 0; i < idx; i++) await h.settle(order[i]!, outputs[i]);
+    const running = await h.call(order[idx]!);
+    h.actor.send({ type: 'PAUSE' });
+    expect(running.signal.aborted).toBe(true);
+    expect(state(h)).toBe('paused');
+    const persisted = JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()));
+    h.actor.stop();
+    const r = taskHarness({ snapshot: persisted });
+    r.actor.start();
+    r.actor.send({ type: 'RESUME' });
+    const again = await r.call(order[idx]!);
+    expect(again.input.attempt).toBe(1);
+    expect(state(r)).toBe(`active.${step}`);
+  });
+
+  it('STOP from any state ends the task (cancelled)', async () => {
+    const h = taskHarness();
+    h.actor.start();
+    const c = await h.call('prepareTask');
+    h.actor.send({ type: 'STOP' });
+    expect(c.signal.aborted).toBe(true);
+    expect(state(h)).toBe('stopped');
+    expect(h.emitted.at(-1)).toMatchObject({ type: 'task.attemptEnded', outcome: 'cancelled' });
+  });
+});
+
+describe('project machine (the coordinator)', () => {
+  it('initializes, dispatches the selected tasks as lanes, and goes idle when nothing is left', async () => {
+    const h = projectHarness();
+    await running(h);
+    const sel = await h.call('selectTasks');
+    expect(sel.input).toEqual({ projectId: 'p1', inFlight: [], skippedTaskIds: [] });
+    await h.settle('selectTasks', selection(['1.1', '1.2']));
+    const s = h.actor.getSnapshot();
+    expect(s.context.lanes.map((l: any) => [l.taskId, l.state])).toEqual([
+      ['1.1', 'preparing'],
+      ['1.2', 'preparing'],
+    ]);
+    expect(h.emitted.filter((e) => e.type === 'lane.start').map((e) => e.taskId)).toEqual(['1.1', '1.2']);
+    expect(projectState(h)).toBe('preparing');
+    expect(toStatus(s, { seq: 1, updatedAt: 'now' }).currentTask).toEqual({ id: '1.1', title: 'Task 1.1', attempt: 1 });
+  });
+
+  it('a ready lane queues for the train; merged → completed, lane gone, a new selection follows', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1', '1.2']));
+    h.actor.send(lane('1.2', 'ready'));
+    const merge = await h.call('integrate');
+    expect(merge.input).toEqual({ projectId: 'p1', taskId: '1.2', title: 'Task 1.2', attempt: 1 });
+    expect(projectState(h)).toBe('integrating');
+    // A replayed LANE while it merges changes nothing (idempotent).
+    h.actor.send(lane('1.2', 'ready'));
+    expect(h.actor.getSnapshot().context.mergeQueue).toEqual(['1.2']);
+    await h.settle('integrate', { kind: 'merged', targetOid: 'b', alreadyIntegrated: false });
+    await h.settle('recordOutcome', { pushed: true });
+    const s = h.actor.getSnapshot();
+    expect(s.context.completedTaskIds).toEqual(['1.2']);
+    expect(s.context.lanes.map((l: any) => l.taskId)).toEqual(['1.1']);
+    expect(s.context.outbox).toEqual([{ taskId: '1.2', attempt: 1, kind: 'MERGED' }]);
+    const again = await h.call('selectTasks');
+    expect(again.input.inFlight).toEqual(['1.1']);
+  });
+
+  it('the train sends a conflicting task back (REWORK in the outbox); its stale ready is ignored until a newer attempt shows', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1']));
+    h.actor.send(lane('1.1', 'ready'));
+    await h.settle('integrate', { kind: 'rework', reason: 'merge conflict in a.txt', feedback: 'hunks' });
+    let s = h.actor.getSnapshot();
+    expect(s.context.mergeQueue).toEqual([]);
+    expect(s.context.outbox).toEqual([{ taskId: '1.1', attempt: 1, kind: 'REWORK', reason: 'merge conflict in a.txt', feedback: 'hunks' }]);
+    expect(h.emitted.at(-1)).toMatchObject({ type: 'task.rework', taskId: '1.1' });
+    h.actor.send(lane('1.1', 'ready', 1)); // a replay from before the task took the REWORK
+    s = h.actor.getSnapshot();
+    expect(s.context.mergeQueue).toEqual([]);
+    expect(s.context.lanes[0].state).toBe('reworking');
+    h.actor.send(lane('1.1', 'preparing', 2));
+    s = h.actor.getSnapshot();
+    expect(s.context.outbox).toEqual([]);
+    expect(s.context.lanes[0]).toMatchObject({ state: 'preparing', attempt: 2 });
+  });
+
+  it('a halted lane holds; RETRY/SKIP are accepted for it; a skipped lane frees its place', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1']));
+    h.actor.send(lane('1.1', 'halted', 3, 'verify exited 2'));
+    const s = h.actor.getSnapshot();
+    const st = toStatus(s, { seq: 9, updatedAt: 'now' });
+    expect(st.state).toBe('halted');
+    expect(st.lastError).toBe('verify exited 2');
+    expect(acceptedCommands(s)).toEqual(expect.arrayContaining(['RETRY', 'SKIP', 'PAUSE', 'STOP']));
+    h.actor.send(lane('1.1', 'skipped', 3));
+    expect(h.actor.getSnapshot().context.skippedTaskIds).toEqual(['1.1']);
+    const sel = await h.call('selectTasks');
+    expect(sel.input.skippedTaskIds).toEqual(['1.1']);
+  });
+
+  it('a train step failing for good halts the project; RETRY runs that step again; SKIP gives the head task up', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1', '1.2']));
+    h.actor.send(lane('1.1', 'ready'));
+    await h.settle('integrate', { kind: 'merged', targetOid: 'b', alreadyIntegrated: false });
+    await h.fail('recordOutcome', new Error('The remote refused the push of main: pre-receive hook declined'));
+    await h.reach('halted');
+    expect(h.actor.getSnapshot().context.lastError).toBe('recording failed: The remote refused the push of main: pre-receive hook declined');
+    h.actor.send({ type: 'RETRY' });
+    const again = await h.call('recordOutcome');
+    expect(again.input.taskId).toBe('1.1');
+    await h.fail('recordOutcome', new Error('refused again'));
+    await h.reach('halted');
     h.actor.send({ type: 'SKIP' });
     const s = h.actor.getSnapshot();
-    expect(s.matches(toValue('active.selecting'))).toBe(true);
     expect(s.context.skippedTaskIds).toEqual(['1.1']);
-    expect(s.context.currentTask).toBeNull();
-    expect((await h.call('selectTask')).input.skippedTaskIds).toEqual(['1.1']);
+    expect(s.context.outbox).toEqual([{ taskId: '1.1', attempt: 1, kind: 'SKIP' }]);
+    expect(s.context.lanes.map((l: any) => l.taskId)).toEqual(['1.2']);
   });
 
-  it('SKIP is refused when no task is current (e.g. halted while syncing)', async () => {
-    const h = createHarness();
-    h.actor.start();
-    await h.fail('syncRepo', new Error('remote unreachable'), 'halted');
-    expect(h.actor.getSnapshot().can({ type: 'SKIP' })).toBe(false);
-    expect(acceptedCommands(h.actor.getSnapshot())).toEqual(['STOP', 'RETRY']);
+  it('no task list → awaitingTaskList (watching the remote); a wake-up selects again', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', { kind: 'noTaskList', templatePath: 'templates/tasks_list.md' });
+    expect(projectState(h)).toBe('awaitingTaskList');
+    expect(h.watchers.at(-1)!.stopped).toBe(false);
+    h.watchers.at(-1)!.sendBack({ type: 'TASKS_CHANGED' });
+    await h.call('selectTasks');
+    expect(h.watchers.at(-1)!.stopped).toBe(true);
   });
 
-  const failingSteps: Array<[string, string, (h: H) => Promise<void>]> = [
-    ['syncRepo', 'active.initializing.syncingRepo', async () => {}],
-    ['provisionSandbox', 'active.initializing.provisioningSandbox', async (h) => void (await h.settle('syncRepo', { headOid: 'a' }))],
-    ['selectTask', 'active.selecting', boot],
-    ['integrate', 'active.integrating', async (h) => {
-      await boot(h);
-      await toExecuting(h);
-      await h.settle('runAgent', agentOk, 'active.verifying');
-      await h.settle('runVerify', verifyOk, 'active.integrating');
-    }],
-    ['recordOutcome', 'active.recording', async (h) => {
-      await boot(h);
-      await toExecuting(h);
-      await h.settle('runAgent', agentOk, 'active.verifying');
-      await h.settle('runVerify', verifyOk, 'active.integrating');
-      await h.settle('integrate', { targetOid: 'x', alreadyIntegrated: false }, 'active.recording');
-    }],
-  ];
-  for (const [slot, path, before] of failingSteps) {
-    it(`${slot} failing for good → halted; RETRY runs ${slot} again`, async () => {
-      const h = createHarness();
-      h.actor.start();
-      await before(h);
-      await h.fail(slot, new Error(`${slot} broke`), 'halted');
-      expect(h.actor.getSnapshot().context.lastError).toContain(`${slot} broke`);
-      const before_ = h.calls.filter((c) => c.name === slot).length;
-      h.actor.send({ type: 'RETRY' });
-      await h.reach(path);
-      await h.call(slot);
-      expect(h.calls.filter((c) => c.name === slot).length).toBe(before_ + 1);
-    });
-  }
-
-  const pausable: Array<[string, string, (h: H) => Promise<void>]> = [
-    ['syncRepo', 'active.initializing.syncingRepo', async () => {}],
-    ['checkTools', 'active.initializing.checkingTools', async (h) => {
-      await h.settle('syncRepo', { headOid: 'a' });
-      await h.settle('provisionSandbox', { kind: 'local' });
-    }],
-    ['prepareTask', 'active.preparing', async (h) => {
-      await boot(h);
-      await h.settle('selectTask', task('1.1'), 'active.preparing');
-    }],
-    ['acquireSlot', 'active.waitingForSlot', async (h) => {
-      await boot(h);
-      await h.settle('selectTask', task('1.1'));
-      await h.settle('prepareTask', { promptSha256: 's', branch: 'b' }, 'active.waitingForSlot');
-    }],
-    ['runAgent', 'active.executing', async (h) => {
-      await boot(h);
-      await toExecuting(h);
-    }],
-    ['runVerify', 'active.verifying', async (h) => {
-      await boot(h);
-      await toExecuting(h);
-      await h.settle('runAgent', agentOk, 'active.verifying');
-    }],
-  ];
-  for (const [slot, path, before] of pausable) {
-    it(`PAUSE in ${path} aborts the step; RESUME returns to it and runs it again`, async () => {
-      const h = createHarness();
-      h.actor.start();
-      await before(h);
-      const inflight = await h.call(slot);
-      h.actor.send({ type: 'PAUSE' });
-      const s = h.actor.getSnapshot();
-      expect(s.value).toBe('paused');
-      expect(inflight.signal.aborted).toBe(true);
-      expect(s.context.pausedFrom).toBe(path);
-      expect(toStatus(s, { seq: 7, updatedAt: 'now' }).substate).toBe(path.replace(/^active\./, ''));
-      h.actor.send({ type: 'PAUSE' }); // no-op
-      expect(h.actor.getSnapshot().value).toBe('paused');
-      h.actor.send({ type: 'RESUME' });
-      await h.reach(path);
-      const again = await h.call(slot);
-      expect(again).not.toBe(inflight);
-      expect(again.input).toEqual(inflight.input);
-    });
-  }
-
-  it('PAUSE works in idle and awaitingTaskList, and RESUME returns there', async () => {
-    for (const [out, path] of [[nothing([]), 'active.idle'], [{ kind: 'noTaskList', templatePath: 't' }, 'active.awaitingTaskList']] as const) {
-      const h = createHarness();
-      await boot(h);
-      await h.settle('selectTask', out, path);
-      h.actor.send({ type: 'PAUSE' });
-      expect(h.actor.getSnapshot().value).toBe('paused');
-      h.actor.send({ type: 'RESUME' });
-      await h.reach(path);
-    }
-  });
-
-  const stoppable: Array<[string, (h: H) => Promise<void>]> = [
-    ['initializing', async (h) => void h.actor.start()],
-    ['executing', async (h) => {
-      await boot(h);
-      await toExecuting(h);
-    }],
-    ['idle', async (h) => {
-      await boot(h);
-      await h.settle('selectTask', nothing([]), 'active.idle');
-    }],
-    ['paused', async (h) => {
-      await boot(h);
-      h.actor.send({ type: 'PAUSE' });
-    }],
-    ['halted', async (h) => {
-      h.actor.start();
-      await h.fail('syncRepo', new Error('x'), 'halted');
-    }],
-  ];
-  for (const [name, before] of stoppable) {
-    it(`STOP from ${name} → stopping (cleanup) → stopped`, async () => {
-      const h = createHarness();
-      await before(h);
-      const pending = h.calls.filter((c) => !(c as any).settled && c.name !== 'cleanup');
-      h.actor.send({ type: 'STOP' });
-      expect(h.actor.getSnapshot().value).toBe('stopping');
-      for (const c of pending) expect(c.signal.aborted).toBe(true);
-      await h.settle('cleanup', undefined, 'stopped');
-      expect(h.actor.getSnapshot().status).toBe('done');
-      expect(acceptedCommands(h.actor.getSnapshot())).toEqual([]);
-    });
-  }
-
-  it('rejects events a state does not accept', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    const s = h.actor.getSnapshot();
-    expect(s.can({ type: 'RESUME' })).toBe(false);
-    expect(s.can({ type: 'RETRY' })).toBe(false);
-    expect(s.can({ type: 'REPO_UPDATED' })).toBe(false);
-    expect(acceptedCommands(s)).toEqual(['PAUSE', 'STOP']);
-  });
-
-  it('a persisted snapshot (JSON round trip) restores mid-step and the step runs again with the same input', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    await h.settle('runAgent', agentOk, 'active.verifying');
-    await h.settle('runVerify', verifyFail('boom'), 'active.executing');
-    const first = await h.call('runAgent');
-    const persisted = JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()));
-    h.actor.stop();
-
-    const r = createHarness({ snapshot: persisted });
-    r.actor.start();
-    expect(r.actor.getSnapshot().matches(toValue('active.executing'))).toBe(true);
-    const again = await r.call('runAgent');
-    expect(again.input).toEqual(first.input);
-    expect(again.input).toMatchObject({ attempt: 2, feedback: 'boom' });
-  });
-
-  it('a paused snapshot restored from JSON still resumes to the paused step (history survives)', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h);
-    await h.settle('runAgent', agentOk, 'active.verifying');
+  it('PAUSE keeps every region where it was (deep history, across a JSON round trip); RESUME restarts their steps', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1']));
+    h.actor.send(lane('1.1', 'ready'));
+    const merging = await h.call('integrate');
     h.actor.send({ type: 'PAUSE' });
+    expect(merging.signal.aborted).toBe(true);
+    expect(projectState(h)).toBe('paused');
     const persisted = JSON.parse(JSON.stringify(h.actor.getPersistedSnapshot()));
     h.actor.stop();
-    const r = createHarness({ snapshot: persisted });
+    const r = projectHarness({ snapshot: persisted });
     r.actor.start();
-    expect(r.actor.getSnapshot().value).toBe('paused');
     r.actor.send({ type: 'RESUME' });
-    await r.reach('active.verifying');
-    expect((await r.call('runVerify')).input).toMatchObject({ taskId: '1.1', attempt: 1 });
+    const again = await r.call('integrate');
+    expect(again.input.taskId).toBe('1.1');
+    expect(stateOf(r.actor.getSnapshot()).state).toBe('integrating');
   });
 
-  it('status projection reflects context', async () => {
-    const h = createHarness();
-    await boot(h);
-    await toExecuting(h, '2.1');
-    const st = toStatus(h.actor.getSnapshot(), { seq: 12, updatedAt: '2026-01-01T00:00:00.000Z' });
-    expect(st).toMatchObject({
-      projectId: 'p1',
-      state: 'executing',
-      substate: 'executing',
-      currentTask: { id: '2.1', title: 'Task 2.1', attempt: 1 },
-      acceptedCommands: ['PAUSE', 'STOP'],
-      seq: 12,
-      tools: { git: '2.39' },
-    });
+  it('STOP from running cleans up and ends', async () => {
+    const h = projectHarness();
+    await running(h);
+    await h.settle('selectTasks', selection(['1.1']));
+    h.actor.send({ type: 'STOP' });
+    expect(projectState(h)).toBe('stopping');
+    await h.settle('cleanup', undefined);
+    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(acceptedCommands(h.actor.getSnapshot())).toEqual([]);
   });
 
-  it('never throws on an unprovided slot: it halts naming the slot', async () => {
-    const actor = createActor(projectMachine, { input: { projectId: 'x' } }).start();
-    await new Promise<void>((r) => actor.subscribe((s) => s.value === 'halted' && r()));
-    expect(actor.getSnapshot().context.lastError).toContain('syncRepo not provided');
+  it('an init step failing halts; RETRY re-runs the failed step', async () => {
+    const h = projectHarness();
+    h.actor.start();
+    await h.settle('syncRepo', { headOid: 'a' });
+    await h.fail('provisionSandbox', new Error('engine down'));
+    await h.reach('halted');
+    expect(h.actor.getSnapshot().context.lastError).toBe('provisioningSandbox failed: engine down');
+    h.actor.send({ type: 'RETRY' });
+    await h.call('provisionSandbox');
+    expect(projectState(h)).toBe('initializing');
   });
 });
