@@ -4,8 +4,9 @@
  * the project's transition seq: a transition carries its own seq (consecutive), while log, task
  * and error envelopes carry the seq of the latest transition plus a counter `n` within it.
  *
- * Two positions are kept because they advance independently: the last delivered transition
- * seq, and the last delivered (seq, n) of the envelopes that hang off a transition. A
+ * Three positions are kept because they advance independently: the last delivered transition
+ * seq, the last delivered (seq, n) of the envelopes that hang off a transition, and the last
+ * delivered status (the project's status after the transition of the same seq). A
  * `snapshot` is a reset: it is always delivered (flagged) and moves both positions to its seq
  * — forward normally, backwards when the server was restored from an older state.
  */
@@ -17,6 +18,8 @@ export interface Position {
   /** Last delivered log/task/error as (seq, n). */
   subSeq: number;
   subN: number;
+  /** Last delivered status (one per transition, sharing its seq). */
+  statusSeq: number;
 }
 
 export type Verdict = 'deliver' | 'duplicate' | 'reset';
@@ -50,7 +53,7 @@ export class DeliveryOrder {
     const seq = e.seq;
     let p = this.#pos.get(id);
     if (!p) {
-      p = { seq: -1, subSeq: -1, subN: -1 };
+      p = { seq: -1, subSeq: -1, subN: -1, statusSeq: -1 };
       this.#pos.set(id, p);
     }
     switch (e.type) {
@@ -60,7 +63,13 @@ export class DeliveryOrder {
           p.subN = 0;
         }
         p.seq = seq;
+        p.statusSeq = seq;
         return 'reset';
+      }
+      case 'status': {
+        if (seq <= p.statusSeq) return 'duplicate';
+        p.statusSeq = seq;
+        return 'deliver';
       }
       case 'transition': {
         if (seq <= p.seq) return 'duplicate';

@@ -16,7 +16,11 @@ const seq = z.number().int().min(0);
 /** Present (true) only on an envelope whose payload was cut to fit the outbound limit. */
 const truncated = z.literal(true).optional();
 
-export const transitionPayloadSchema = z.object({ from: z.string().nullable(), to: z.string(), event: z.string(), truncated });
+/**
+ * A committed transition of one actor of the project: the project's (its active leaves, comma-
+ * separated when it runs several regions) or a task's (`taskId` set; `to` is the task's leaf).
+ */
+export const transitionPayloadSchema = z.object({ from: z.string().nullable(), to: z.string(), event: z.string(), taskId: z.string().optional(), truncated });
 export const logPayloadSchema = z.object({
   stream: z.enum(['stdout', 'stderr', 'runner']),
   line: z.string(),
@@ -37,6 +41,8 @@ export const errorPayloadSchema = z.object({ message: z.string(), code: z.string
 const base = { ts, projectId: projectIdSchema, seq };
 
 export const snapshotEnvelopeSchema = z.object({ type: z.literal('snapshot'), ...base, payload: statusSchema.extend({ truncated }) });
+/** The project's status after the transition with the same seq (what clients show; computed once on the server). */
+export const statusEnvelopeSchema = z.object({ type: z.literal('status'), ...base, payload: statusSchema.extend({ truncated }) });
 export const transitionEnvelopeSchema = z.object({ type: z.literal('transition'), ...base, payload: transitionPayloadSchema });
 export const logEnvelopeSchema = z.object({ type: z.literal('log'), ...base, payload: logPayloadSchema });
 export const taskEnvelopeSchema = z.object({ type: z.literal('task'), ...base, payload: taskPayloadSchema });
@@ -56,6 +62,7 @@ export const heartbeatEnvelopeSchema = z.object({ type: z.literal('heartbeat'), 
 
 export const envelopeSchema = z.discriminatedUnion('type', [
   snapshotEnvelopeSchema,
+  statusEnvelopeSchema,
   transitionEnvelopeSchema,
   logEnvelopeSchema,
   taskEnvelopeSchema,

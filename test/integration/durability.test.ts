@@ -23,7 +23,7 @@ async function scenario(env: { DUR_DB_URL?: string; DUR_DATA_DIR: string }, quer
   const a = spawnTs(CHILD, { ...base, DUR_BLOCK: '1.2:1' });
   cleanups.push(async () => void a.proc.kill('SIGKILL'));
   await a.waitFor((l) => l.ev === 'step' && l.name === 'runAgent' && l.taskId === '1.2', 'runAgent 1.2');
-  const executing = await a.waitFor((l) => l.ev === 'transition' && l.to === 'active.executing' && a.lines.some((s) => s.ev === 'step' && s.taskId === '1.2'), 'executing 1.2');
+  const executing = await a.waitFor((l) => l.ev === 'transition' && l.taskId === '1.2' && l.to === 'active.executing', 'executing 1.2');
   a.proc.kill('SIGKILL');
   expect((await a.exited).signal).toBe('SIGKILL');
   const seqsA = a.lines.filter((l) => l.ev === 'transition').map((l) => l.seq);
@@ -34,7 +34,7 @@ async function scenario(env: { DUR_DB_URL?: string; DUR_DATA_DIR: string }, quer
   const again = b.lines.find((l) => l.ev === 'step' && l.name === 'runAgent');
   expect(again).toMatchObject({ taskId: '1.2', attempt: 1 }); // same task, same attempt, step ran again
   expect(b.lines.filter((l) => l.ev === 'step' && l.name === 'prepareTask')).toEqual([]); // resumed in executing, not re-prepared
-  await b.waitFor((l) => l.ev === 'transition' && l.to === 'active.idle', 'idle');
+  await b.waitFor((l) => l.ev === 'status' && l.state === 'idle', 'idle');
   const seqsB = b.lines.filter((l) => l.ev === 'transition').map((l) => l.seq);
   // seq strictly increases within and across incarnations
   const all = [...seqsA, ...seqsB];

@@ -79,20 +79,20 @@ describe.skipIf(!!skipPg).each([
     for (let incarnation = 0; ; incarnation++) {
       const child = spawnTs(CHILD, env);
       cleanups.push(async () => void child.proc.kill('SIGKILL'));
-      const idle = child.waitFor((l) => l.ev === 'transition' && (l.to === 'active.idle' || l.to === 'halted'), 'idle');
+      const idle = child.waitFor((l) => l.ev === 'status' && (l.state === 'idle' || l.state === 'halted'), 'idle');
       if (kills >= 8) {
         const end = await idle;
-        expect(end.to).toBe('active.idle');
+        expect(end.state).toBe('idle');
         child.proc.kill('SIGTERM');
         await child.exited;
         break;
       }
       // Wait for the next EXECUTE or VERIFY to begin, then kill somewhere inside it.
       const step = await Promise.race([
-        child.waitFor((l) => l.ev === 'transition' && (l.to === 'active.executing' || l.to === 'active.verifying'), 'a step'),
+        child.waitFor((l) => l.ev === 'transition' && l.taskId && (l.to === 'active.executing' || l.to === 'active.verifying'), 'a step'),
         idle,
       ]);
-      if (step.to === 'active.idle') {
+      if (step.ev === 'status') {
         child.proc.kill('SIGTERM');
         await child.exited;
         break;

@@ -75,7 +75,7 @@ describe.skipIf(!!skipPg)('pipeline under faults', () => {
     cleanups.push(async () => void b.proc.kill('SIGKILL'));
     const again = await b.waitFor((l) => l.ev === 'pushed' && l.taskId === '1.1', 'push re-run');
     expect(again.pushed).toBe(false); // the remote already had it: nothing sent
-    await b.waitFor((l) => l.ev === 'transition' && l.to === 'active.idle', 'idle');
+    await b.waitFor((l) => l.ev === 'status' && l.state === 'idle', 'idle');
     b.proc.kill('SIGTERM');
     await b.exited;
 

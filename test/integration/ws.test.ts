@@ -92,7 +92,7 @@ describe.skipIf(!!skip)('WebSocket /ws/devteam', () => {
     return { server: s, plugin, url: `ws://127.0.0.1:${s.port}/ws/devteam` };
   };
   /** What the hub published for a project after `afterSeq`, as the stream should carry it. */
-  const expected = (projectId: string, afterSeq: number) => hubLog.filter((e) => e.projectId === projectId && e.type !== 'status' && e.seq > afterSeq).map(key);
+  const expected = (projectId: string, afterSeq: number) => hubLog.filter((e) => e.projectId === projectId && e.seq > afterSeq).map(key);
 
   /** Resolves when the project's committed status reaches `state` (hub-driven, no polling). */
   const untilState = (projectId: string, state: string) =>
@@ -117,7 +117,7 @@ describe.skipIf(!!skip)('WebSocket /ws/devteam', () => {
     c.send({ type: 'subscribe', projectIds: ['run1'] });
     await c.sync(); // subscribed before the project exists: nothing sent, live from seq 1
     await rt.registry.initialize({ projectId: 'run1', tasks: ['1.1', '1.2'], logs: 2 });
-    await c.waitFor((m) => m.type === 'transition' && m.payload.to === 'active.idle', 'idle');
+    await c.waitFor((m) => m.type === 'status' && m.payload.state === 'idle', 'idle');
     const got = c.messages.filter(isEnvelope);
     for (const m of got) expect(envelopeSchema.safeParse(m).success, JSON.stringify(m)).toBe(true);
     const seqs = got.filter((m) => m.type === 'transition').map((m) => m.seq);
@@ -159,7 +159,7 @@ describe.skipIf(!!skip)('WebSocket /ws/devteam', () => {
     expect(replayed[0]).toMatchObject({ type: 'transition', seq: lastSeq + 1 });
 
     cTask.release(); // live after the replay
-    await c2.waitFor((m) => m.type === 'transition' && m.payload.to === 'active.idle', 'idle');
+    await c2.waitFor((m) => m.type === 'status' && m.payload.state === 'idle', 'idle');
     const all = c2.messages.filter(isEnvelope);
     expect(all.map(key)).toEqual(expected('gap', lastSeq));
     const seqs = all.filter((m) => m.type === 'transition').map((m) => m.seq);

@@ -4,7 +4,7 @@
  * runAgent for one task attempt, so the parent can SIGKILL it mid-step.
  *
  * env: DUR_DB_URL?, DUR_DATA_DIR, DUR_PROJECT, DUR_TASKS (comma list), DUR_BLOCK ("taskId:attempt")
- * stdout (JSON lines): {ev:'step',name,taskId,attempt} {ev:'transition',seq,to} {ev:'ready'}
+ * stdout (JSON lines): {ev:'step',name,taskId,attempt} {ev:'transition',seq,to,taskId} {ev:'status',seq,state} {ev:'ready'}
  */
 import { createRuntime } from '../../src/actors/runtime.ts';
 import type { ProjectSteps } from '../../src/actors/steps.ts';
@@ -45,7 +45,8 @@ const rt = await createRuntime({
   },
 });
 rt.hub.all$.subscribe((e) => {
-  if (e.type === 'transition') out({ ev: 'transition', seq: e.seq, to: e.payload.to, projectId: e.projectId });
+  if (e.type === 'transition') out({ ev: 'transition', seq: e.seq, to: e.payload.to, taskId: e.payload.taskId ?? null, projectId: e.projectId });
+  if (e.type === 'status') out({ ev: 'status', seq: e.seq, state: e.payload.state, projectId: e.projectId });
 });
 if (!rt.registry.get(env.DUR_PROJECT!) && !rt.projection.get(env.DUR_PROJECT!)) {
   await rt.registry.initialize({ projectId: env.DUR_PROJECT!, note: 'durability' });

@@ -18,8 +18,8 @@ export function utf8Length(s: string, limit: number): number {
   return s.length * 3 <= limit ? s.length : Buffer.byteLength(s);
 }
 
+/** Every hub event goes out, `status` included: clients show the status the server computed (src/machines/status.ts). */
 export function encodeHubEvent(e: HubEvent, maxBytes: number): Encoded | null {
-  if (e.type === 'status') return null; // clients get status as snapshots, on (re)subscribe and after a drop
   return { seq: e.seq, text: encode(e.type, e.ts, e.projectId, e.seq, e.payload, maxBytes) };
 }
 
