@@ -9,7 +9,7 @@ import type { ProjectStatus } from '../domain/status.ts';
 export type LogStream = 'stdout' | 'stderr' | 'runner';
 
 export type HubEvent =
-  | { type: 'transition'; projectId: string; seq: number; ts: string; payload: { from: string | null; to: string; event: string } }
+  | { type: 'transition'; projectId: string; seq: number; ts: string; payload: { from: string | null; to: string; event: string; taskId?: string } }
   | { type: 'status'; projectId: string; seq: number; ts: string; payload: ProjectStatus }
   | { type: 'log'; projectId: string; seq: number; ts: string; payload: { stream: LogStream; line: string; taskId: string | null; attempt: number | null; n: number } }
   | { type: 'task'; projectId: string; seq: number; ts: string; payload: { taskId: string; event: 'started' | 'completed' | 'skipped' | 'failed'; attempt: number; n: number } }

@@ -11,7 +11,6 @@
  */
 import type { DevTeamClient } from '../client/rest.ts';
 import { createStream, type Delivered, type StreamOptions } from '../client/stream.ts';
-import { stateOfPath } from '../client/states.ts';
 import type { ProjectStatus } from '../domain/status.ts';
 import { oneLine, progressBar, stateLabel, taskLabel } from './format.ts';
 
@@ -121,23 +120,19 @@ export async function watchProject(o: WatchOptions): Promise<WatchResult> {
           line(summary(status));
           terminal = status.state;
           break;
+        case 'status':
+          // The server's status after each transition: state, lanes, counts — nothing re-derived here.
+          status = e.payload;
+          terminal = status.state;
+          break;
         case 'transition': {
-          const to = stateOfPath(e.payload.to);
-          status = { ...status, seq: e.seq, state: to ?? status.state, substate: short(e.payload.to), updatedAt: e.ts };
-          line(`seq ${e.seq}  ${short(e.payload.from)} → ${short(e.payload.to)}  (${e.payload.event})`);
-          terminal = to;
+          const who = e.payload.taskId ? `task ${e.payload.taskId}: ` : '';
+          line(`seq ${e.seq}  ${who}${short(e.payload.from)} → ${short(e.payload.to)}  (${e.payload.event})`);
           break;
         }
         case 'task': {
           const p = e.payload;
-          const c = { ...status.taskCounts };
-          if (p.event === 'completed') (c.done++, c.remaining--);
-          if (p.event === 'skipped') (c.skipped++, c.remaining--);
-          c.remaining = Math.max(0, c.remaining);
-          const cur = p.event === 'started' ? { id: p.taskId, title: status.currentTask?.id === p.taskId ? status.currentTask.title : '', attempt: p.attempt } : status.currentTask;
-          status = { ...status, taskCounts: c, currentTask: cur };
-          line(`task ${p.taskId} ${p.event} (attempt ${p.attempt})${p.event === 'started' ? '' : `  ${progressBar(c)}`}`);
-          refresh();
+          line(`task ${p.taskId} ${p.event} (attempt ${p.attempt})`);
           break;
         }
         case 'log':
