@@ -38,7 +38,8 @@
  * - Script (`script`): the first fenced code block whose info string's language is `sh`, `bash`
  *   or `shell` (any case) anywhere in the task's content as the tree sees it — inside a nested
  *   list item or block quote too; a ```sh example inside a ```markdown fence is text. `code` is
- *   the block's content plus a final `\n`. `extractScript` (script agent) gives the same for a body.
+ *   the block's content (trailing blank lines dropped) plus a final `\n`. `extractScript` (script
+ *   agent) reads a body with the same code, so it finds the same script in `body`.
  * - Files (`files`): every line of the body, outside code and HTML, of the form
  *   `Files: src/a.ts, docs/*.md` — keyword `Files` in any case, optionally after a list marker
  *   (`- Files: …`) and/or in emphasis (`**Files:** …`, `**Files**: …`); the value is

@@ -47,10 +47,17 @@ export function parseMarkdown(markdown: string): { tree: Root; source: Source } 
   }
 }
 
-/** The script of a `code` node, or null when its language is not sh/bash/shell (an indented block has none). */
+/**
+ * The script of a `code` node, or null when its language is not sh/bash/shell (an indented block
+ * has none). Trailing blank lines are dropped (an unclosed fence runs on over them, §4.5), so a
+ * task's script and the script of its trimmed body are the same.
+ */
 export function scriptOf(node: Code): TaskScript | null {
   const lang = node.lang?.toLowerCase() ?? '';
-  return SCRIPT_LANGS.has(lang) ? { lang, code: `${node.value.replace(/\r\n?/g, '\n')}\n` } : null;
+  if (!SCRIPT_LANGS.has(lang)) return null;
+  const lines = node.value.split(/\r\n|\r|\n/);
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  return { lang, code: `${lines.join('\n')}\n` };
 }
 
 /**

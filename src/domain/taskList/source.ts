@@ -33,18 +33,6 @@ export function toSource(text: string): Source {
 
 export const isBlank = (s: string): boolean => s.trim() === '';
 
-/** Line number (1-based) containing `offset`; binary search over the line starts. */
-export function lineOf(src: Source, offset: number): number {
-  let lo = 0;
-  let hi = src.starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (src.starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
-}
-
 /** Visual column (0-based, tabs to the next multiple of 4) of character `index` of `line`. */
 export function columnAt(line: string, index: number): number {
   let col = 0;
@@ -83,27 +71,28 @@ export function itemContentColumn(line: string, index: number): number {
 export function stripContainers(line: string, chain: readonly Container[]): string {
   let i = 0;
   let col = 0;
+  /** Columns of a tab consumed only in part, still to be used. */
   let pad = 0;
   const ws = (limit: number): void => {
-    while (i < line.length && col < limit && (line[i] === ' ' || line[i] === '\t')) {
+    const take = Math.min(pad, Math.max(0, limit - col));
+    pad -= take;
+    col += take;
+    while (pad === 0 && i < line.length && col < limit && (line[i] === ' ' || line[i] === '\t')) {
       const next = line[i] === '\t' ? col + 4 - (col % 4) : col + 1;
-      if (next > limit) {
-        pad = next - limit;
-        col = limit;
-      } else col = next;
+      if (next > limit) pad = next - limit;
+      col = Math.min(next, limit);
       i++;
     }
   };
   for (const c of chain) {
-    pad = 0;
     if (c.kind === 'item') {
       ws(c.contentCol);
       continue;
     }
-    const save = { i, col };
+    const save = { i, col, pad };
     ws(col + 3);
-    if (line[i] !== '>') {
-      ({ i, col } = save);
+    if (pad > 0 || line[i] !== '>') {
+      ({ i, col, pad } = save);
       break; // lazy line: no quote marker
     }
     i++;

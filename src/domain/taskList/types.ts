@@ -21,7 +21,7 @@ export interface Phase {
 export interface TaskScript {
   /** 'sh' | 'bash' | 'shell' (lower-cased). */
   lang: string;
-  /** The block's content as the parser reads it (fence indentation removed), line endings as `\n`, plus a final `\n`. */
+  /** The block's content as the parser reads it (fence indentation removed), line endings as `\n`, trailing blank lines dropped, plus a final `\n`. */
   code: string;
 }
 
