@@ -90,10 +90,11 @@ const THEMATIC_RE = /^ {0,3}([-*_])[ \t]*\1[ \t]*\1[-*_ \t]*$/;
  * continues, which started after the last blank line, paragraph break or new container. When no
  * stretch between such lines is longer than MAX_LAZY_RUN there is nothing to check; otherwise the
  * document is tokenized line by line while watching the parser's own lazy marks, stopping at the
- * first lazy line too far into its paragraph (so the check itself stays linear).
+ * first lazy line too far into its paragraph (so the check itself stays linear). `lineBase`: lines
+ * before `src` in the document (for the error's line).
  * @throws TaskListError `too_complex` for such a line.
  */
-export function checkLazyRuns(src: Source, extensions: Extension[]): void {
+export function checkLazyRuns(src: Source, extensions: Extension[], lineBase = 0): void {
   let stretch = 0;
   let longest = 0;
   for (const line of src.lines) {
@@ -112,7 +113,7 @@ export function checkLazyRuns(src: Source, extensions: Extension[]): void {
     const lazy = parser.lazy[i + 1];
     since = isBlank(lines[i]) || lazy === undefined ? 0 : since + 1;
     if (lazy === true && since > MAX_LAZY_RUN) {
-      throw tooComplex(i + 1, `a paragraph inside a block quote or list item continues lazily (without its indentation or '>') more than ${MAX_LAZY_RUN} lines after its start`);
+      throw tooComplex(lineBase + i + 1, `a paragraph inside a block quote or list item continues lazily (without its indentation or '>') more than ${MAX_LAZY_RUN} lines after its start`);
     }
   }
 }

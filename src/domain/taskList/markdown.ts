@@ -14,6 +14,7 @@ import type { Code, Nodes, Root } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
+import { parseInChunks } from './chunks.ts';
 import { checkLazyRuns, checkNesting, type Extension } from './guard.ts';
 import { toSource, type Source } from './source.ts';
 import { TaskListError, type TaskScript } from './types.ts';
@@ -26,25 +27,31 @@ const OFF: Extension = {
 const EXTENSIONS: Extension[] = [gfm(), OFF];
 const MDAST_EXTENSIONS = gfmFromMarkdown();
 
+/** One micromark + mdast parse of a whole text, no chunks and no guards (for tests and tools). */
+export const parseWhole = (text: string): Root => fromMarkdown(text, { extensions: EXTENSIONS, mdastExtensions: MDAST_EXTENSIONS });
+
 /** Languages whose fenced blocks are task scripts (compared lower-cased). */
 export const SCRIPT_LANGS: ReadonlySet<string> = new Set(['sh', 'bash', 'shell']);
 
 /**
- * Parses markdown into an mdast tree. A leading byte order mark is removed first, so that the
- * tree's offsets index `source.text`.
+ * Parses markdown into an mdast tree (in chunks, see `chunks.ts`). A leading byte order mark is
+ * removed first, so that the tree's offsets index `source.text`.
  * @throws TaskListError `too_complex` for input past the guard's bounds (or, as a last resort,
  *   when the parser overflows the call stack).
  */
 export function parseMarkdown(markdown: string): { tree: Root; source: Source } {
   const source = toSource(markdown.charCodeAt(0) === 0xfeff ? markdown.slice(1) : markdown);
   checkNesting(source);
-  checkLazyRuns(source, EXTENSIONS);
-  try {
-    return { tree: fromMarkdown(source.text, { extensions: EXTENSIONS, mdastExtensions: MDAST_EXTENSIONS }), source };
-  } catch (e) {
-    if (e instanceof RangeError) throw new TaskListError('too_complex', `Task list too complex to parse: ${e.message}`, [], 1);
-    throw e;
-  }
+  const tree = parseInChunks(source, (chunk, firstLine) => {
+    checkLazyRuns(chunk, EXTENSIONS, firstLine - 1);
+    try {
+      return parseWhole(chunk.text);
+    } catch (e) {
+      if (e instanceof RangeError) throw new TaskListError('too_complex', `Task list too complex to parse: ${e.message}`, [], firstLine);
+      throw e;
+    }
+  });
+  return { tree, source };
 }
 
 /**

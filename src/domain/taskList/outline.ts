@@ -74,19 +74,21 @@ export function outline(tree: Root, src: Source): Outline {
     const { node } = entry;
     let inTask = entry.inTask;
     const pos = node.position;
+    // micromark ends a fence left open at the end of a list item at column 1 of the next line.
+    const endLine = pos && pos.end.column === 1 && pos.end.line > pos.start.line ? pos.end.line - 1 : (pos?.end.line ?? 0);
     if (pos && node.type === 'heading' && entry.parent?.node.type === 'root') {
       events.push(headingEvent(node, src));
     } else if (pos && node.type === 'listItem' && typeof node.checked === 'boolean' && !inTask) {
       const ev = checkboxEvent(node, entry, src);
       if (ev) events.push(ev), (inTask = true);
     } else if (pos && node.type === 'code') {
-      mark(pos.start.line, pos.end.line);
+      mark(pos.start.line, endLine);
       const script = scriptOf(node);
       if (script) scripts.push({ line: pos.start.line, start: pos.start.offset!, end: pos.end.offset!, script });
     } else if (pos && node.type === 'html') {
-      mark(FLOW_PARENTS.has(entry.parent?.node.type ?? '') ? pos.start.line : pos.start.line + 1, pos.end.line);
+      mark(FLOW_PARENTS.has(entry.parent?.node.type ?? '') ? pos.start.line : pos.start.line + 1, endLine);
     } else if (pos && node.type === 'inlineCode') {
-      mark(pos.start.line + 1, pos.end.line);
+      mark(pos.start.line + 1, endLine);
     }
     if ('children' in node) {
       for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i], parent: entry, inTask });
