@@ -321,6 +321,11 @@ describe('task bodies', () => {
     ['### 1 ' + ' '.repeat(500_000) + '#'.repeat(500_000) + 'x'],
     ['## Phase 1' + ' '.repeat(1_000_000) + ':x\n- [ ] 1 a'],
     ['- [ ] 1 a\n' + ' '.repeat(1_000_000) + '-'],
+    // Inputs on which micromark itself is super-linear (see src/domain/taskList/guard.ts, chunks.ts):
+    ['- [ ] 1 a\n' + '*_'.repeat(500_000)],
+    ['- [ ] 1 a\n' + '[a](b'.repeat(200_000)],
+    [Array.from({ length: 30_000 }, (_, i) => `- [ ] ${i + 1} t\n\nSome text.\n`).join('\n')],
+    ['- [ ] 1 a\n\n' + `- b\n${'lazy\n'.repeat(450)}\n`.repeat(440)],
   ])('adversarial 1 MB line #%# stays linear (relative to a plain 1 MB list parsed in the same run)', (md) => {
     // A ratio against a same-size benign input measured right here, so a slow or loaded machine
     // slows both: super-linear backtracking on 1 MB is thousands of times slower, not 25×.

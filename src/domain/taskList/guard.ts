@@ -7,10 +7,11 @@
  *   continues, so a paragraph of n lazy lines costs n² (a 64 KB one took 20 s);
  * - emphasis, links, footnote calls and strikethrough resolve in quadratic time on crafted
  *   lines — those inline constructs are switched off (see `markdown.ts`), as nothing reads them.
- * These checks bound the first two before the real parse, in one linear pass (plus, only for
- * documents with a very long run of non-blank lines, one extra tokenizer pass that watches where
- * micromark marks lines lazy). Input beyond the bounds is rejected as `too_complex`: no task list
- * written for people comes near them.
+ * (A fourth, list items ending before paragraphs, is handled by parsing in chunks: `chunks.ts`.)
+ * These checks bound the first two before the real parse: nesting in one linear pass over the
+ * lines, lazy paragraphs per chunk (only for a chunk with a very long run of lines, one extra
+ * tokenizer pass that watches where micromark marks lines lazy). Input beyond the bounds is
+ * rejected as `too_complex`: no task list written for people comes near them.
  */
 import { parse, preprocess, type Options } from 'micromark';
 import { isBlank, type Source } from './source.ts';
