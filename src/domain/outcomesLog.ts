@@ -29,11 +29,19 @@ export interface OutcomeEntry {
   filled: boolean;
 }
 
+/**
+ * The task being recorded, from the parsed task list (`Task`): the entry's heading is built from
+ * `id` and `title` (`### 2.1 Mount events router`), whatever form the task list wrote it in
+ * (`### [ ] 2.1 …`, `- [x] Task 2.1: …`, a dependency clause).
+ */
 export interface OutcomeTask {
+  /** A task list id: `2.1`, `BE-2.1`. */
   id: string;
+  /** One line; may be empty. */
   title: string;
-  /** Heading text without the `### `, e.g. '2.1 Mount events router (Dependencies: [1.2])'; must start with `id`. */
-  heading: string;
+  /** The task line's text as written (`Task.heading`). Not used for the log; kept for callers that pass it. */
+  heading?: string;
+  /** `heading`: the phase heading's text after `## ` (one line), used when the phase section is created. */
   phase: { heading: string; number: string } | null;
 }
 
@@ -50,6 +58,7 @@ const FIELD_RE =
   /^[-*][ \t]+(Outputs Summary|Validation Evidence|Verification Notes|Artifacts(?:\/Links)?|Executor|Timestamp):(.*)$/s;
 /** Same id grammar as the task list (`2.1`, `T-3`, optional `Task ` word). */
 const TASK_HEADING_RE = /^###[ \t]+(?:task[ \t]+)?((?:[A-Za-z][A-Za-z0-9]*-)?\d+(?:\.\d+)*)[.:)]?(?=[ \t]|$)/i;
+const TASK_ID_RE = /^(?:[A-Za-z][A-Za-z0-9]*-)?\d+(?:\.\d+)*$/;
 const PHASE_HEADING_RE = /^##[ \t]+Phase[ \t]+(\d+(?:\.\d+)*)(?![\d.])/i;
 const HEADING_RE = /^(#{1,6})(?=[ \t]|$)/;
 const FENCE_RE = /^(```|~~~)/;
@@ -115,8 +124,10 @@ export function renderOutcomeBlock(fields: OutcomeFields): string {
  * Returns the new log text; `current` null starts a log with the seed's header. Fills the task's
  * empty template block in place, else appends a block to its section, else creates the section
  * (in id order within its phase section; a missing phase section goes at the end of the file).
+ * A created section's heading is `### <id> <title>`, so `parseOutcomes` finds it under the id.
  * Idempotent: a task that already has a filled entry leaves `current` untouched.
- * @throws Error when the heading does not start with the task id or the timestamp is not ISO-8601 UTC.
+ * @throws Error when the id is not a task list id, the title or phase heading is not one line, or
+ *   the timestamp is not ISO-8601 UTC.
  */
 export function recordOutcome(current: string | null, task: OutcomeTask, fields: OutcomeFields): string {
   validate(task, fields);
@@ -126,7 +137,7 @@ export function recordOutcome(current: string | null, task: OutcomeTask, fields:
   const doc = splitDoc(text);
   const { tasks, phases, rules } = outline(doc.lines);
   const block = renderOutcomeBlock(fields).split('\n');
-  const taskLines = [`### ${task.heading.trim()}`, ...block];
+  const taskLines = [entryHeading(task), ...block];
 
   const section = tasks.find((s) => s.id === task.id);
   if (section) {
@@ -156,10 +167,18 @@ export function recordOutcome(current: string | null, task: OutcomeTask, fields:
   return joinDoc(doc);
 }
 
+/** `### <id> <title>` (`### <id>` for an empty title). */
+function entryHeading(task: OutcomeTask): string {
+  const title = task.title.trim();
+  return title ? `### ${task.id} ${title}` : `### ${task.id}`;
+}
+
 function validate(task: OutcomeTask, fields: OutcomeFields): void {
-  const heading = task.heading.trim();
-  if (/[\r\n]/.test(heading + (task.phase?.heading ?? '')) || TASK_HEADING_RE.exec(`### ${heading}`)?.[1] !== task.id) {
-    throw new Error(`outcomes log: headings must be one line, the task's starting with its id ${JSON.stringify(task.id)}`);
+  if (!TASK_ID_RE.test(task.id) || TASK_HEADING_RE.exec(entryHeading(task))?.[1] !== task.id) {
+    throw new Error(`outcomes log: ${JSON.stringify(task.id)} is not a task id (like 2.1 or BE-2.1)`);
+  }
+  if (/[\r\n]/.test(task.title + (task.phase?.heading ?? ''))) {
+    throw new Error(`outcomes log: headings must be one line: task ${task.id}'s title and phase heading`);
   }
   if (!ISO_UTC_RE.test(fields.timestamp.trim())) {
     throw new Error(`outcomes log: timestamp must be ISO-8601 UTC, got ${JSON.stringify(fields.timestamp)}`);

@@ -11,6 +11,7 @@ import {
   type OutcomeFields,
   type OutcomeTask,
 } from '../../src/domain/outcomesLog.ts';
+import { parseTaskList, type Task } from '../../src/domain/taskList.ts';
 
 const seed = readFileSync(join(import.meta.dirname, '../fixtures/seed_outcomes_log.md'), 'utf8');
 const seedIds = [...parseOutcomes(seed).keys()];
@@ -159,11 +160,58 @@ describe('recordOutcome on the seed', () => {
     expect(doneTaskIdsFromOutcomes(created)).toEqual(new Set(['2.1', '10.1']));
   });
 
-  it('rejects a heading that does not start with the id, and a non-UTC timestamp', () => {
-    expect(() => recordOutcome(seed, { ...task21, heading: 'Mount events router' }, fields)).toThrow(/id/);
-    expect(() => recordOutcome(seed, { ...task21, heading: '2.1 A\n### 2.2 B' }, fields)).toThrow(/one line/);
+  it('rejects an id that is not a task id, a title or phase heading of several lines, and a non-UTC timestamp', () => {
+    // The entry heading is built from id and title; the task line as written (`heading`) is not used.
+    expect(() => recordOutcome(seed, { ...task21, id: 'Mount' }, fields)).toThrow(/not a task id/);
+    expect(() => recordOutcome(seed, { ...task21, id: '2.1 x' }, fields)).toThrow(/not a task id/);
+    expect(() => recordOutcome(seed, { ...task('2.9', phase2), title: 'A\n### 2.2 B' }, fields)).toThrow(/one line/);
+    expect(() => recordOutcome(seed, task('2.9', { ...phase2, heading: 'Phase 2\n## Phase 3' }), fields)).toThrow(/one line/);
+    expect(recordOutcome(seed, { ...task21, heading: 'anything at all' }, fields)).toBe(recordOutcome(seed, task21, fields));
     expect(() => recordOutcome(seed, task21, { ...fields, timestamp: '' })).toThrow(/ISO-8601/);
     expect(() => recordOutcome(seed, task21, { ...fields, timestamp: '2025-03-01 12:00' })).toThrow(/ISO-8601/);
+  });
+});
+
+/** What the runner passes for a parsed task (src/actors/projectActors.ts). */
+const outcomeTask = (t: Task): OutcomeTask => ({ id: t.id, title: t.title, heading: t.heading, phase: t.phase ? { heading: t.phase.heading, number: t.phase.number } : null });
+
+describe('recordOutcome with tasks from the parsed task list', () => {
+  it.each([
+    ['### [ ] 1.1 Create hello file (Dependencies: None)', '### 1.1 Create hello file'],
+    ['### [x] 1.1 Create hello file', '### 1.1 Create hello file'],
+    ['### Task 1.1: Create hello file (Dependencies: None)', '### 1.1 Create hello file'],
+    ['- [ ] 1.1 Create hello file (Dependencies: None)', '### 1.1 Create hello file'],
+    ['* [X] Task 1.1. Create hello file', '### 1.1 Create hello file'],
+    ['1. [ ] BE-1.1 Create hello file', '### BE-1.1 Create hello file'],
+    ['#### 1.1', '### 1.1'],
+  ])('%j records an entry headed %j that reads back as done', (line, heading) => {
+    const t = parseTaskList(`## Phase 1: Start\n\n${line}\n`).tasks[0];
+    const log = recordOutcome(null, outcomeTask(t), fields);
+    expect(log.split('\n')).toContain(heading);
+    expect(log).toContain('\n## Phase 1: Start\n');
+    expect(parseOutcomes(log).get(t.id)).toMatchObject({ filled: true, fields });
+    expect(doneTaskIdsFromOutcomes(log)).toEqual(new Set([t.id]));
+    expect(recordOutcome(log, outcomeTask(t), fields)).toBe(log);
+  });
+
+  it('fills the seed section of a task whose task list heading has a box', () => {
+    const t = parseTaskList('## Phase 2: Events → Worker Wire-up (Dependencies: None)\n### [ ] 2.1 Mount events router; validate request schema; persist Event\n').tasks[0];
+    const out = recordOutcome(seed, outcomeTask(t), fields);
+    expect(out).toBe(recordOutcome(seed, task21, fields));
+    expect([...doneTaskIdsFromOutcomes(out)]).toEqual(['2.1']);
+  });
+
+  it('any id and one-line title the task list accepts round-trips through a new log', () => {
+    const id = fc.stringMatching(/^([A-Z][A-Za-z0-9]{0,3}-)?\d{1,3}(\.\d{1,3}){0,3}$/);
+    const title = fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ' '));
+    fc.assert(
+      fc.property(id, title, (i, ti) => {
+        const log = recordOutcome(null, { id: i, title: ti, phase: null }, fields);
+        expect(parseOutcomes(log).get(i)).toMatchObject({ taskId: i, filled: true });
+        expect(doneTaskIdsFromOutcomes(log)).toEqual(new Set([i]));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -144,12 +144,20 @@ describe('accepted formats', () => {
     ['**Dependencies**: None', []],
     ['  Dependencies: [Phase 1]', ['1.1', '1.2']],
   ])('a dependency line right under the task: %j', (depLine, expected) => {
-    for (const taskLine of ['### 2.1 Later', '- [ ] 2.1 Later']) {
-      const md = `## Phase 1\n- [x] 1.1 a\n- [ ] 1.2 b\n## Phase 2\n${taskLine}\n\n${depLine}\nbody text\n`;
+    // A checkbox task's lines belong to it only inside its list item, i.e. indented to its content
+    // (CommonMark §5.2); its body is de-indented, so both forms have the same body.
+    for (const [taskLine, indent] of [['### 2.1 Later', ''], ['- [ ] 2.1 Later', '  ']]) {
+      const md = `## Phase 1\n- [x] 1.1 a\n- [ ] 1.2 b\n## Phase 2\n${taskLine}\n\n${indent}${depLine}\n${indent}body text\n`;
       const t = task(parseTaskList(md), '2.1');
       expect(t.ownDependencies).toEqual(expected);
       expect(t.body).toBe(`${depLine}\nbody text`);
     }
+  });
+
+  it('an unindented paragraph after a blank line is outside the checkbox task (and not its dependency line)', () => {
+    const t = task(parseTaskList('- [ ] 1 a\n- [ ] 2 b\n\nDependencies: [1]\nbody text\n'), '2');
+    expect(t.ownDependencies).toEqual([]);
+    expect(t.body).toBe('');
   });
 
   it('a phase heading may also have its dependency line right under it', () => {
@@ -240,10 +248,14 @@ describe('task bodies', () => {
     expect(list.phases).toEqual([]);
   });
 
-  it('an unclosed fence runs to the end of the document', () => {
+  it('an unclosed fence runs to the end of its container: the document, or the list item', () => {
+    const top = parseTaskList('### 1 a\n```\n### 2 b\n');
+    expect(ids(top)).toEqual(['1']);
+    expect(task(top, '1').body).toBe('```\n### 2 b');
+    // In a list item the fence ends with the item (CommonMark §4.5, §5.2): the next item is a task.
     const list = parseTaskList('- [ ] 1 a\n  ```\n- [ ] 2 b\n');
-    expect(ids(list)).toEqual(['1']);
-    expect(task(list, '1').body).toBe('  ```\n- [ ] 2 b');
+    expect(ids(list)).toEqual(['1', '2']);
+    expect(task(list, '1').body).toBe('```');
   });
 
   it('a fence needs a closer of the same character and at least its length', () => {
@@ -268,8 +280,9 @@ describe('task bodies', () => {
     const md = ['- [ ] 1 parent', '  details', '  - [ ] 1.1 sub-item stays in the body', '    more', '- [x] 2 sibling', '  - [ ] 2.5 nested', '3. [ ] 3 ordered', '', '## Heading ends it', 'loose'].join('\n');
     const list = parseTaskList(md);
     expect(ids(list)).toEqual(['1', '2', '3']);
-    expect(task(list, '1').body).toBe('  details\n  - [ ] 1.1 sub-item stays in the body\n    more');
-    expect(task(list, '2').body).toBe('  - [ ] 2.5 nested');
+    // Bodies are the items' content, de-indented to the item's content column.
+    expect(task(list, '1').body).toBe('details\n- [ ] 1.1 sub-item stays in the body\n  more');
+    expect(task(list, '2').body).toBe('- [ ] 2.5 nested');
     expect(task(list, '3').body).toBe('');
   });
 
@@ -308,22 +321,37 @@ describe('task bodies', () => {
     ['### 1 ' + ' '.repeat(500_000) + '#'.repeat(500_000) + 'x'],
     ['## Phase 1' + ' '.repeat(1_000_000) + ':x\n- [ ] 1 a'],
     ['- [ ] 1 a\n' + ' '.repeat(1_000_000) + '-'],
+    // Inputs on which micromark itself is super-linear (see src/domain/taskList/guard.ts, chunks.ts):
+    ['- [ ] 1 a\n' + '*_'.repeat(500_000)],
+    ['- [ ] 1 a\n' + '[a](b'.repeat(200_000)],
+    [Array.from({ length: 30_000 }, (_, i) => `- [ ] ${i + 1} t\n\nSome text.\n`).join('\n')],
+    ['- [ ] 1 a\n\n' + `- b\n${'lazy\n'.repeat(450)}\n`.repeat(440)],
   ])('adversarial 1 MB line #%# stays linear (relative to a plain 1 MB list parsed in the same run)', (md) => {
     // A ratio against a same-size benign input measured right here, so a slow or loaded machine
     // slows both: super-linear backtracking on 1 MB is thousands of times slower, not 25×.
-    const plain = Array.from({ length: 10_000 }, (_, i) => `- [ ] ${i + 1} task ${'x'.repeat(80)}`).join('\n');
-    const time = (f: () => void) => {
-      const t = performance.now();
-      f();
-      return performance.now() - t;
-    };
-    const baseline = Math.min(time(() => parseTaskList(plain)), time(() => parseTaskList(plain)));
+    // (The baseline is measured once per run: a 1 MB list takes seconds with the CommonMark parser.)
+    const baseline = plainBaseline();
     let tasks = 0;
     const took = time(() => (tasks = parseTaskList(md).tasks.length));
     expect(tasks).toBeGreaterThan(0);
     expect(took).toBeLessThan(25 * baseline + 100);
   });
 });
+
+let plainBaselineMs: number | null = null;
+/** Best of two parses of a plain 1 MB checkbox list (10,000 tasks), in ms; measured once. */
+function plainBaseline(): number {
+  if (plainBaselineMs === null) {
+    const plain = Array.from({ length: 10_000 }, (_, i) => `- [ ] ${i + 1} task ${'x'.repeat(80)}`).join('\n');
+    plainBaselineMs = Math.min(time(() => parseTaskList(plain)), time(() => parseTaskList(plain)));
+  }
+  return plainBaselineMs;
+}
+function time(f: () => void): number {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+}
 
 describe('errors', () => {
   it.each([
@@ -500,12 +528,18 @@ interface Spec {
 const FENCED = '```md\n## Phase 9: Fake (Dependencies: [Phase 8])\n### 9.9 Fake (Dependencies: [9.8])\n- [ ] 9.7 fake\n```';
 const HEADING_BODY_FIRST = ['Some text.', '- Outputs Summary:', '- [ ] a checklist item', '##### Notes', 'Plain `code` (parens) [x]', '    indented code', FENCED, '~~~\n#### 8.8 fake\n- [x] 8.7 fake\n~~~'];
 const HEADING_BODY_ANY = [...HEADING_BODY_FIRST, '', 'Dependencies: [9.9] is just text here'];
-const CHECKBOX_BODY_FIRST = ['  details', '  - [ ] 7.7 nested sub-item', '  - plain sub-item', '  ```\n  ### 9.9 Fake\n  - [ ] 9.8 fake\n  ```'];
-const CHECKBOX_BODY_ANY = [...CHECKBOX_BODY_FIRST, '', '  Dependencies: [9.9] is just text here'];
+/**
+ * Not indented code last: micromark 4.0.3 does not start an ordered list numbered other than 1
+ * right after an indented code block (micromark/micromark#228, see the known-divergence test).
+ */
+const HEADING_BODY_LAST = HEADING_BODY_FIRST.filter((b) => !b.startsWith('    '));
+/** Checkbox bodies as the parser returns them (de-indented); `render` indents them into the item. */
+const CHECKBOX_BODY_FIRST = ['details', '- [ ] 7.7 nested sub-item', '- plain sub-item', '```\n### 9.9 Fake\n- [ ] 9.8 fake\n```'];
+const CHECKBOX_BODY_ANY = [...CHECKBOX_BODY_FIRST, '', 'Dependencies: [9.9] is just text here'];
 const TITLE_WORDS = ['Add', 'api', 'route', 'Fix', '(TTL 6h)', '→', 'Café', 'x/y', '{a, b}', 'v2.0', '#1', 'Phase', 'task', 'None'];
 
-const bodyArb = (first: string[], any: string[]) =>
-  fc.oneof(fc.constant([] as string[]), fc.tuple(fc.constantFrom(...first), fc.array(fc.constantFrom(...any), { maxLength: 4 }), fc.constantFrom(...first)).map(([a, mid, z]) => [a, ...mid, z]));
+const bodyArb = (first: string[], any: string[], last = first) =>
+  fc.oneof(fc.constant([] as string[]), fc.tuple(fc.constantFrom(...first), fc.array(fc.constantFrom(...any), { maxLength: 4 }), fc.constantFrom(...last)).map(([a, mid, z]) => [a, ...mid, z]));
 
 const taskSeedArb = fc.record({
   rank: fc.nat(),
@@ -517,7 +551,7 @@ const taskSeedArb = fc.record({
   none: fc.constantFrom<'omit' | 'None' | '[]'>('omit', 'None', '[]'),
   checked: fc.boolean(),
   title: fc.array(fc.constantFrom(...TITLE_WORDS), { minLength: 1, maxLength: 4 }).map((w) => w.join(' ')),
-  headingBody: bodyArb(HEADING_BODY_FIRST, HEADING_BODY_ANY),
+  headingBody: bodyArb(HEADING_BODY_FIRST, HEADING_BODY_ANY, HEADING_BODY_LAST),
   checkboxBody: bodyArb(CHECKBOX_BODY_FIRST, CHECKBOX_BODY_ANY),
 });
 const phaseSeedArb = fc.record({
@@ -576,7 +610,11 @@ function render(spec: Spec): string {
       cbStar: `* [${box.toUpperCase()}] ${t.id} ${t.title}${clause}`,
       cbOrdered: `${i + 1}. [${box}] ${t.id} ${t.title}${clause}`,
     }[t.style];
-    out.push(line, ...expectedBody(t, deps).split('\n'));
+    // An ordered list that does not start at 1 cannot interrupt a paragraph (CommonMark §5.3).
+    if (t.style === 'cbOrdered' && out.at(-1) !== '') out.push('');
+    // A checkbox task's body lines are indented to the item's content column (§5.2).
+    const indent = t.style.startsWith('cb') ? ' '.repeat(line.indexOf('[')) : '';
+    out.push(line, ...expectedBody(t, deps).split('\n').map((l) => (l === '' ? '' : indent + l)));
     if (spec.gap === '\n\n') out.push('');
   };
   if (!spec.phases.length) spec.tasks.forEach(renderTask);
@@ -593,7 +631,7 @@ function renderPhase(p: SpecPhase, q: number, joiner: string): string {
 }
 
 function expectedBody(t: SpecTask, deps: string | null): string {
-  const depLine = deps !== null && t.placement === 'line' ? [`${t.style.startsWith('cb') ? '  ' : ''}Dependencies: ${deps}`] : [];
+  const depLine = deps !== null && t.placement === 'line' ? [`Dependencies: ${deps}`] : [];
   return [...depLine, ...t.body].join('\n');
 }
 
@@ -720,7 +758,7 @@ describe('fuzzing: any input parses or throws TaskListError', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(TaskListError);
       const err = e as TaskListError;
-      expect(['duplicate_id', 'unknown_dependency', 'cycle', 'no_tasks', 'unknown_phase']).toContain(err.code);
+      expect(['duplicate_id', 'unknown_dependency', 'cycle', 'no_tasks', 'unknown_phase', 'too_complex']).toContain(err.code);
       expect(err.line).toBeGreaterThanOrEqual(err.code === 'no_tasks' ? 0 : 1);
       expect(err.line).toBeLessThanOrEqual(md.split(/\r\n|\r|\n/).length);
       for (const id of err.ids) expect(err.message).toContain(id);

@@ -9,37 +9,24 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../../domain/projectConfig.ts';
+import { firstScript } from '../../domain/taskList.ts';
 import { attemptTimeoutMs, hostWorkspace, runnerDir, sandboxPath, type AgentDeps } from './command.ts';
 import { AgentError, type Agent, type AgentRunResult } from './types.ts';
 
 /** The script's file name inside the runner's per-task directory. */
 export const SCRIPT_FILE = 'task.sh';
-const SCRIPT_LANGS = new Set(['sh', 'bash', 'shell']);
 
 /**
- * The first fenced code block whose info string starts with sh/bash/shell, or null.
- * CommonMark fences: ``` or ~~~ (3+), up to 3 spaces of indent, closed by the same
- * character at least as long. Blocks of other languages are skipped whole, so a ```sh
- * example nested inside a ```markdown block is not picked up.
+ * The first fenced code block whose info string's language is sh, bash or shell (any case), or
+ * null; its content with line endings as `\n` and a final `\n`. Delegates to the task list's
+ * markdown parser (`firstScript`, the same code path as `Task.script`), so the script agent and
+ * the parsed task list can never disagree: CommonMark fences (§4.5) in list items and block
+ * quotes count; a ```sh example nested inside a ```markdown block, an HTML comment or an HTML
+ * block is not a block of its own; an unclosed fence runs to the end of its container.
+ * @throws TaskListError `too_complex` for a body past the parser's linear-time bounds.
  */
 export function extractScript(body: string): string | null {
-  const lines = body.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/.exec(lines[i]);
-    if (!open) continue;
-    const fence = open[1];
-    const lang = open[2].toLowerCase();
-    const content: string[] = [];
-    let j = i + 1;
-    for (; j < lines.length; j++) {
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j]);
-      if (close && close[1][0] === fence[0] && close[1].length >= fence.length) break;
-      content.push(lines[j]);
-    }
-    if (SCRIPT_LANGS.has(lang)) return `${content.join('\n')}\n`;
-    i = j; // skip the whole non-script block
-  }
-  return null;
+  return firstScript(body)?.code ?? null;
 }
 
 export function createScriptAgent(config: Extract<AgentConfig, { kind: 'script' }>, deps: AgentDeps): Agent {
