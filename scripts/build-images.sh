@@ -101,6 +101,9 @@ if [ "$RUNNER_ONLY" -eq 0 ]; then
   fi
 fi
 
+# The image copies the built dashboard (dist/web); a fresh clone has none until it is built.
+[ -d node_modules ] || die "node_modules missing: run npm ci before building the runner image"
+node scripts/ensure-web.mjs || die "building the dashboard (dist/web) failed"
 log "building devteam-runner:local (Dockerfile, BASE_IMAGE=devteam-node:20)"
 docker build -q --build-arg BASE_IMAGE=devteam-node:20 -t devteam-runner:local . >/dev/null
 log "building devteam-proxy:local"

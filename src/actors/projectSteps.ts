@@ -115,11 +115,11 @@ export function createProjectSteps(deps: ProjectStepDeps): ProjectSteps {
       const inFlight = await Promise.all(
         i.inFlight.map(async (id) => {
           const last = await repo.attemptRecord(projectId, id, await repo.maxAttempt(projectId, id));
-          return { id, declared: declaredFiles(byId.get(id)), changed: (last.agent as T.AgentInfo | null)?.changedFiles ?? [] };
+          return { id, declared: byId.get(id)?.files ?? [], changed: (last.agent as T.AgentInfo | null)?.changedFiles ?? [] };
         }),
       );
       const ids = planDispatch({
-        tasks: list.tasks.map((t) => ({ id: t.id, dependencies: t.dependencies, files: declaredFiles(t) })),
+        tasks: list.tasks.map((t) => ({ id: t.id, dependencies: t.dependencies, files: t.files })),
         doneIds: completed,
         skippedIds: new Set(sel.skippedTaskIds),
         blockedIds: new Set(sel.blockedTaskIds),
@@ -170,7 +170,7 @@ export function createProjectSteps(deps: ProjectStepDeps): ProjectSteps {
       const names = ['prompt.md', 'agent.log', 'diff.patch'];
       const failed = e.exitCode !== 0 || e.timedOut;
       // Doing nothing is not success, unless the task says no change is expected (`Changes: none`).
-      const idle = summary.changedFiles.length === 0 && !expectsNoChanges(t);
+      const idle = summary.changedFiles.length === 0 && !t.expectsNoChanges;
       if (!failed && !idle) return { ok: true, agent: info, promptSha256: p.sha256, artifacts: names };
       const base = { ok: false as const, agent: info, promptSha256: p.sha256, artifacts: names };
       const said = redact(`${e.stdoutTail}\n${e.stderrTail}`);
@@ -251,15 +251,6 @@ export function createProjectSteps(deps: ProjectStepDeps): ProjectSteps {
   };
 }
 
-/** The paths a task declares it touches (its `Files:` line). */
-function declaredFiles(t: Task | undefined): string[] {
-  return (t as (Task & { files?: string[] }) | undefined)?.files ?? [];
-}
-
-/** The task says it changes no files (`Changes: none`); such an attempt may leave the tree as it was. */
-function expectsNoChanges(t: Task): boolean {
-  return (t as Task & { expectsNoChanges?: boolean }).expectsNoChanges === true;
-}
 
 function tail(text: string, bytes = FEEDBACK_TAIL): string {
   const b = Buffer.from(text, 'utf8');

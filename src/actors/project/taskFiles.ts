@@ -4,6 +4,7 @@
  * project's adapters and tables. Nothing is cached between calls: a restarted step reads what the
  * first run read (the workspace on disk and the database are the state).
  */
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { freeTaskBranchName, TASK_BRANCH_NAMESPACES, taskSlug } from '../../domain/gitRefs.ts';
@@ -27,6 +28,29 @@ export interface TaskFilesDeps {
   repo: ProjectRepository;
 }
 
+/**
+ * Parsed task lists by the sha-256 of their text. A pure function's memo, not state: a restarted
+ * step that misses it parses the same text to the same list. Bounded to the last few lists
+ * (a project's target moves rarely; a node runs few projects), so memory stays flat.
+ */
+const parsed = new Map<string, TaskList>();
+const PARSED_MAX = 32;
+
+/** `parseTaskList(text)` through the content-keyed memo. @throws TaskListError as parseTaskList. */
+export function parseTaskListCached(text: string): TaskList {
+  const key = createHash('sha256').update(text).digest('hex');
+  const hit = parsed.get(key);
+  if (hit) {
+    parsed.delete(key);
+    parsed.set(key, hit);
+    return hit;
+  }
+  const list = parseTaskList(text);
+  parsed.set(key, list);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
+  return list;
+}
+
 export function taskFiles({ adapters: a, repo }: TaskFilesDeps) {
   const { config, git, artifacts } = a;
   const projectId = config.projectId;
@@ -36,7 +60,7 @@ export function taskFiles({ adapters: a, repo }: TaskFilesDeps) {
   /** The task list and outcomes log at the local target; null list when the file is missing. */
   async function load(): Promise<{ list: TaskList | null; outcomes: string | null }> {
     const text = await git.readAtTarget(taskListPath);
-    return { list: text === null ? null : parseTaskList(text), outcomes: await git.readAtTarget(outcomesPath) };
+    return { list: text === null ? null : parseTaskListCached(text), outcomes: await git.readAtTarget(outcomesPath) };
   }
 
   async function task(taskId: string): Promise<{ task: Task; outcomes: string | null; all: Task[] }> {

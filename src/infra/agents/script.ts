@@ -5,6 +5,11 @@
  * The script is written to `<runnerDir>/task.sh` and run as `sh <file>` rather than
  * `sh -c <script>`, so a long script never hits argv size limits (and shows up in `ps` as
  * a short command line). It always runs under `sh`, including ```bash blocks.
+ *
+ * The script's environment adds DEVTEAM_TASK_ID, DEVTEAM_ATTEMPT (1-based) and
+ * DEVTEAM_PROMPT_FILE (the prompt the runner wrote for this attempt, with the previous attempt's
+ * verify tail or merge-conflict hunks under its feedback section), so a script can react to a
+ * retry the way a coding agent would.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -50,6 +55,11 @@ export function createScriptAgent(config: Extract<AgentConfig, { kind: 'script' 
       const exec = await args.sandbox.exec(['sh', sandboxPath(args, rel)], {
         timeoutMs: attemptTimeoutMs(args, config),
         cwd: args.cwd,
+        env: {
+          DEVTEAM_TASK_ID: args.task.id,
+          DEVTEAM_ATTEMPT: String(args.attempt),
+          DEVTEAM_PROMPT_FILE: sandboxPath(args, args.promptPath),
+        },
         signal: args.signal,
         onLine: args.onLine,
       });
