@@ -29,3 +29,14 @@ export class OwnerUnavailableError extends Error {
     super(`no node applied ${operation} for ${projectId} in time; it stays queued for the shard's owner`);
   }
 }
+
+/** RETRY / SKIP while several tasks are halted: the caller must name one (400 with the choices). */
+export class TaskChoiceError extends Error {
+  override name = 'TaskChoiceError';
+  constructor(
+    readonly command: string,
+    readonly choices: string[],
+  ) {
+    super(`${command} needs a taskId naming one of the halted tasks: ${choices.join(', ')}`);
+  }
+}

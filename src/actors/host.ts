@@ -11,6 +11,7 @@
  * transition (and after a restore) it reports the task's state to the project (`LANE`), which the
  * project applies idempotently.
  */
+import { TaskChoiceError } from './errors.ts';
 import { createActor, type Actor } from 'xstate';
 import type { Command, ProjectStatus } from '../domain/status.ts';
 import { leafPath, leafPaths, MACHINE_VERSION, type ProjectSnapshot } from '../machines/project.machine.ts';
@@ -28,17 +29,6 @@ import { FencedWriteError, type HistoryRow, type TaskRunRow, type TransitionWrit
 export type CommandResult =
   | { ok: true; status: ProjectStatus; noop: boolean; timedOut: boolean }
   | { ok: false; state: string; acceptedCommands: Command[] };
-
-/** RETRY / SKIP while several tasks are halted: the caller must name one (400 with the choices). */
-export class TaskChoiceError extends Error {
-  override name = 'TaskChoiceError';
-  constructor(
-    readonly command: Command,
-    readonly choices: string[],
-  ) {
-    super(`${command} needs a taskId: tasks ${choices.join(', ')} are halted`);
-  }
-}
 
 /** The node-wide pieces every project host uses. */
 export interface NodeShared {
@@ -253,7 +243,10 @@ export class ProjectHost {
     const snap = this.actor.getSnapshot();
     if (taskId) {
       const t = this.tasks.get(taskId);
-      return t && t.getSnapshot().status === 'active' && t.getSnapshot().can({ type: cmd }) ? t : null;
+      if (t && t.getSnapshot().status === 'active' && t.getSnapshot().can({ type: cmd })) return t;
+      const halted = haltedLanes(snap).map((l) => l.taskId);
+      if (halted.length > 0) throw new TaskChoiceError(cmd, halted); // names a task that is not halted
+      return null;
     }
     if (snap.can({ type: cmd })) return null; // the project itself is halted: it takes the command
     const halted = haltedLanes(snap).map((l) => l.taskId);

@@ -186,7 +186,9 @@ export function createProjectSteps(deps: ProjectStepDeps): ProjectSteps {
       }
       if (!failed) return { ...base, error: 'the agent made no changes', feedback: `the agent made no changes; its output ends:\n${tail(said.trim(), 2048)}` };
       const why = e.timedOut ? `agent timed out after ${timeoutMs / 1000}s` : e.oom ? 'agent was killed (out of memory, exit 137)' : `agent exited ${e.exitCode ?? e.signal}`;
-      return { ...base, error: why, feedback: tail(redact(`${why}\n${e.stderrTail || e.stdoutTail}`)) };
+      // The status names the cause a person would look for first: the last line the agent printed.
+      const last = redact(e.stderrTail || e.stdoutTail).trim().split('\n').pop()?.trim().slice(0, 200);
+      return { ...base, error: last ? `${why}: ${last}` : why, feedback: tail(redact(`${why}\n${e.stderrTail || e.stdoutTail}`)) };
     },
 
     async runVerify(i, ctx) {

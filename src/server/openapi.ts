@@ -54,7 +54,7 @@ function operation(doc: RouteDoc): Json {
     summary: doc.summary,
     ...(doc.auth === 'open' ? { security: [] } : doc.auth === 'metrics' ? { security: [{}, { bearer: [] }] } : {}),
     ...(params.length ? { parameters: params } : {}),
-    ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${doc.body}` } } } } } : {}),
+    ...(doc.body ? { requestBody: { required: doc.bodyRequired ?? true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${doc.body}` } } } } } : {}),
     responses,
   };
 }

@@ -35,7 +35,7 @@ describe('OpenAPI document', () => {
     const good = statusSchema.parse({
       projectId: 'p', state: 'idle', substate: null, currentTask: null, completedTaskIds: [], skippedTaskIds: [], blockedTaskIds: [],
       taskCounts: { total: 0, done: 0, skipped: 0, remaining: 0 }, lastError: null, tools: null, templatePath: null,
-      acceptedCommands: ['PAUSE'], seq: 1, updatedAt: 'now',
+      acceptedCommands: ['PAUSE'], lanes: [], mergeQueue: [], seq: 1, updatedAt: 'now',
     });
     expect(violations(s, good, doc)).toEqual([]);
     expect(violations(s, { ...good, state: 'dancing' }, doc)).not.toEqual([]);

@@ -19,12 +19,13 @@ import type { Command } from '../../domain/status.ts';
 import { shardOf, type ClusterKeys } from './shards.ts';
 
 export type ClusterCommand =
-  | { kind: 'command'; cmd: Command; stopTimeoutMs?: number }
+  | { kind: 'command'; cmd: Command; stopTimeoutMs?: number; taskId?: string }
   | { kind: 'initialize'; config: Record<string, unknown> & { projectId: string } }
   | { kind: 'wake'; type: 'REPO_UPDATED' | 'TASKS_CHANGED' }
   | { kind: 'delete' };
 
-export type Reply = { ok: true; value: unknown } | { ok: false; error: string; code?: string };
+/** The owner's answer; `data` carries a domain error's fields (e.g. TaskChoiceError's choices). */
+export type Reply = { ok: true; value: unknown } | { ok: false; error: string; code?: string; data?: unknown };
 
 export interface RouterOptions {
   redis: RedisHandle;
@@ -249,7 +250,8 @@ export class CommandRouter {
           this.stats.leftForNextOwner++;
           return; // pending: the next owner reads it from id 0
         }
-        reply = { ok: false, error: (err as Error).message, code: (err as Error).name };
+        const e = err as Error & { command?: unknown; choices?: unknown };
+        reply = { ok: false, error: e.message, code: e.name, ...(e.name === 'TaskChoiceError' ? { data: { command: e.command, choices: e.choices } } : {}) };
       }
       text = JSON.stringify(reply);
       await this.#c.set(recordKey, text, { expiration: { type: 'EX', value: this.#o.resultTtlSec ?? 3600 } });

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import type { Command, ProjectStatus } from '../../domain/status.ts';
 import { projectRepository } from '../../infra/db/projectRepository.ts';
 import type { RedisHandle } from '../../infra/redis.ts';
-import { OwnerUnavailableError, ProjectNotFoundError } from '../errors.ts';
+import { OwnerUnavailableError, ProjectNotFoundError, TaskChoiceError } from '../errors.ts';
 import type { EventEffects } from '../events/worker.ts';
 import type { CommandResult } from '../host.ts';
 import type { HubEvent } from '../hub.ts';
@@ -74,7 +74,7 @@ export interface Cluster {
   /** Re-check the lease (locally, then in Redis) right before a push; throws LeaseLostError and stops the shard's actors when lost. */
   checkLease(projectId: string): Promise<void>;
   /** Send a control command to the owner and wait (bounded) for its result. */
-  routeCommand(projectId: string, cmd: Command, opts?: { timeoutMs?: number; stopTimeoutMs?: number }): Promise<RoutedCommandResult>;
+  routeCommand(projectId: string, cmd: Command, opts?: { timeoutMs?: number; stopTimeoutMs?: number; taskId?: string }): Promise<RoutedCommandResult>;
   initialize(config: Record<string, unknown> & { projectId: string }, opts?: { timeoutMs?: number }): Promise<InitializeResult>;
   /** Wake the owner's actor (fire and forget through the stream; resolves after the XADD). */
   wake(projectId: string, type: 'REPO_UPDATED' | 'TASKS_CHANGED'): Promise<boolean>;
@@ -170,7 +170,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       const lostMeanwhile = () => !manager.holds(s);
       switch (c.kind) {
         case 'command': {
-          const r = await registry.command(projectId, c.cmd, { stopTimeoutMs: c.stopTimeoutMs });
+          const r = await registry.command(projectId, c.cmd, { stopTimeoutMs: c.stopTimeoutMs, taskId: c.taskId });
           if (!r.ok && lostMeanwhile()) throw new NotAppliedHereError(projectId);
           return r;
         }
@@ -209,6 +209,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const unwrap = (projectId: string, r: Reply): unknown => {
     if (r.ok) return r.value;
     if (r.code === 'ProjectNotFoundError') throw new ProjectNotFoundError(projectId);
+    if (r.code === 'TaskChoiceError' && r.data) {
+      const d = r.data as { command: Command; choices: string[] };
+      throw new TaskChoiceError(d.command, d.choices);
+    }
     throw new Error(r.error);
   };
 
@@ -221,7 +225,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   };
 
   const routeCommand: Cluster['routeCommand'] = async (projectId, cmd, opts = {}) => {
-    const c: ClusterCommand = { kind: 'command', cmd, stopTimeoutMs: opts.stopTimeoutMs };
+    const c: ClusterCommand = { kind: 'command', cmd, stopTimeoutMs: opts.stopTimeoutMs, ...(opts.taskId ? { taskId: opts.taskId } : {}) };
     const wait = opts.timeoutMs ?? (cmd === 'STOP' ? (opts.stopTimeoutMs ?? 30_000) + commandTimeoutMs : commandTimeoutMs);
     const r = await router.send(projectId, c, wait);
     if (r === 'timeout' || r === 'sent') return { ok: 'timeout', status: await status(projectId) };

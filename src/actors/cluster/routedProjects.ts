@@ -23,6 +23,7 @@ export function routedProjects(c: Cluster, rt: Pick<Runtime, 'db' | 'projection'
     async command(projectId, cmd, opts = {}) {
       const r = await c.routeCommand(projectId, cmd, {
         stopTimeoutMs: opts.stopTimeoutMs,
+        taskId: opts.taskId,
         timeoutMs: cmd === 'STOP' ? (opts.stopTimeoutMs ?? 30_000) + commandTimeoutMs : commandTimeoutMs,
       });
       if (r.ok === 'timeout') return { ok: true, status: r.status, noop: false, timedOut: true };

@@ -9,7 +9,7 @@ import { validateRepoUrl } from '../../infra/git/index.ts';
 import { ConflictError, ValidationError } from '../http/errors.ts';
 import type { ApiRequest, ApiResponse } from '../http/types.ts';
 import { parse, type RestDeps } from './deps.ts';
-import { listQuery, projectIdParams } from './schemas.ts';
+import { commandBodySchema, listQuery, projectIdParams } from './schemas.ts';
 
 export async function initialize(req: ApiRequest, d: RestDeps): Promise<ApiResponse> {
   if (req.body === undefined) throw new ValidationError('body: a JSON project configuration is required');
@@ -41,11 +41,16 @@ export async function listProjects(req: ApiRequest, d: RestDeps): Promise<ApiRes
   return { status: 200, body: { items: page.items, nextCursor } };
 }
 
-/** POST …/{pause|resume|stop|retry|skip}/{projectId}. */
+/**
+ * POST …/{pause|resume|stop|retry|skip}/{projectId}, body optional: `{ "taskId": "1.2" }` names
+ * the halted task of a RETRY / SKIP (required when several are halted: 400 listing them).
+ */
 export function commandHandler(cmd: Command) {
   return async (req: ApiRequest, d: RestDeps): Promise<ApiResponse> => {
     const { projectId } = parse(projectIdParams, req.params, 'params');
-    const r = await d.runtime.projects.command(projectId, cmd, { stopTimeoutMs: d.stopTimeoutMs });
+    const { taskId } = req.body === undefined ? {} : parse(commandBodySchema, req.body, 'body');
+    if (taskId !== undefined && cmd !== 'RETRY' && cmd !== 'SKIP') throw new ValidationError(`body.taskId: ${cmd} applies to the whole project; only RETRY and SKIP take a taskId`);
+    const r = await d.runtime.projects.command(projectId, cmd, { stopTimeoutMs: d.stopTimeoutMs, ...(taskId ? { taskId } : {}) });
     if (!r.ok) {
       throw new ConflictError(`${cmd} is not accepted while project ${projectId} is ${r.state}`, r.state, r.acceptedCommands);
     }

@@ -11,6 +11,20 @@ export const projectIdParams = z.object({
   projectId: z.string().regex(PROJECT_ID_RE, { error: 'must match ^[a-z0-9][a-z0-9-]{0,62}$' }),
 });
 
+/**
+ * Optional body of the control commands. `taskId` names the halted task a RETRY / SKIP is for;
+ * it is required when several tasks are halted at once (team mode) and refused on the other commands.
+ */
+export const commandBodySchema = z
+  .strictObject({
+    taskId: z
+      .string()
+      .regex(/^(?:[A-Za-z][A-Za-z0-9]*-)?\d+(?:\.\d+)*$/, 'a task id such as 1.2 or T-3')
+      .optional()
+      .meta({ description: 'The halted task a RETRY / SKIP is for (required when several are halted)' }),
+  })
+  .meta({ description: 'Optional command options' });
+
 export const ARTIFACT_NAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 
 export const artifactParams = projectIdParams.extend({

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { projectConfigSchema } from '../../domain/projectConfig.ts';
 import { statusSchema } from '../../domain/status.ts';
 import { eventAcceptedSchema, eventIngestSchema } from '../events/schema.ts';
-import { artifactParams, healthSchema, listQuery, projectIdParams, projectListSchema, readySchema, taskRunListSchema } from './schemas.ts';
+import { artifactParams, commandBodySchema, healthSchema, listQuery, projectIdParams, projectListSchema, readySchema, taskRunListSchema } from './schemas.ts';
 
 export const API_PREFIX = '/api/devteam/automation';
 
@@ -30,6 +30,8 @@ export interface RouteDoc {
   query?: z.ZodObject;
   /** Request body component name (JSON). */
   body?: string;
+  /** False when the body may be omitted (default true). */
+  bodyRequired?: boolean;
   responses: Record<number, ResponseDoc>;
 }
 
@@ -43,6 +45,7 @@ export const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'outp
   Ready: { schema: readySchema, io: 'output' },
   EventIngest: { schema: eventIngestSchema, io: 'input' },
   EventAccepted: { schema: eventAcceptedSchema, io: 'output' },
+  CommandBody: { schema: commandBodySchema, io: 'input' },
 };
 
 const P = (description: string): ResponseDoc => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
@@ -59,6 +62,10 @@ const stopped202: Record<number, ResponseDoc> = {
   202: { description: 'STOP accepted but cleanup still running after the timeout; the current status', schema: 'ProjectStatus' },
 };
 
+const routed202: Record<number, ResponseDoc> = {
+  202: { description: "Multi-node: the project's owner did not answer in time; the command stays queued for it. The current status", schema: 'ProjectStatus' },
+};
+
 const command = (name: string, verb: string): RouteDoc => ({
   operationId: `${name}Project`,
   method: 'POST',
@@ -66,11 +73,14 @@ const command = (name: string, verb: string): RouteDoc => ({
   summary: `${verb} a project`,
   auth: 'api',
   params: projectIdParams,
+  body: 'CommandBody',
+  bodyRequired: false,
   responses: {
     200: { description: 'Applied (or a no-op); the resulting status', schema: 'ProjectStatus' },
-    ...(name === 'stop' ? stopped202 : {}),
+    ...(name === 'stop' ? stopped202 : routed202),
     ...common,
     ...postErrors,
+    ...(name === 'retry' || name === 'skip' ? { 400: P('Invalid body or parameters; or several tasks are halted and `taskId` names none of them (the problem lists them)') } : {}),
     404: P('Unknown project'),
   },
 });
