@@ -9,6 +9,7 @@ export const SLOW_TESTS = [
   'test/integration/cluster.failover.test.ts', // SIGSTOP takeover, rolling restart under traffic
   'test/integration/demo.test.ts', // the 29-task demo end to end
   'test/e2e/compose.test.ts', // docker-compose stack of locally built images
+  'test/integration/exactlyOnce.team.test.ts', // 3 lanes, 8 random SIGKILLs per sandbox (~4 min each)
 ];
 
 export default defineConfig({

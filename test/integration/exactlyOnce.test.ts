@@ -14,21 +14,12 @@ import { spawnTs } from '../support/child.ts';
 import { createTestDatabase, requirePostgres, tempDir } from '../support/db.ts';
 import { ensureTestImage, requireDockerTestImage } from '../support/dockerImage.ts';
 import { nativeGit, startGitServer } from '../support/gitServer.ts';
+import { prng } from '../support/prng.ts';
 
 const CHILD = join(import.meta.dirname, '../support/realChild.ts');
 const skipPg = await requirePostgres();
 const skipDocker = await requireDockerTestImage(undefined, 'Docker exactly-once test');
 const TASKS = ['1.1', '1.2', '1.3', '1.4'];
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const taskList = () =>
   '## Phase 1: Durability (Dependencies: None)\n\n' +

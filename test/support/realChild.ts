@@ -3,7 +3,7 @@
  * env: RC_DB_URL, RC_DATA_DIR, RC_CONFIG (project config JSON), RC_TOKEN,
  *      RC_KILL_AFTER_PUSH=1 → SIGKILL itself right after the push succeeded, before the
  *      machine sees the step's result (so before the transition is written).
- * stdout (JSON lines): {ev:'transition', seq, to, taskId} {ev:'status', seq, state} {ev:'pushed', taskId}
+ * stdout (JSON lines): {ev:'transition', seq, to, taskId} {ev:'status', seq, state, lanes} {ev:'pushed', taskId}
  */
 import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime } from '../../src/actors/runtime.ts';
@@ -30,7 +30,7 @@ const rt = await createRuntime({
 });
 rt.hub.all$.subscribe((e) => {
   if (e.type === 'transition') out({ ev: 'transition', seq: e.seq, to: e.payload.to, taskId: e.payload.taskId ?? null });
-  if (e.type === 'status') out({ ev: 'status', seq: e.seq, state: e.payload.state });
+  if (e.type === 'status') out({ ev: 'status', seq: e.seq, state: e.payload.state, lanes: e.payload.lanes?.length ?? 0 });
 });
 if (!rt.registry.get(project.projectId)) await rt.registry.initialize(project);
 out({ ev: 'ready' });
