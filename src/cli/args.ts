@@ -32,6 +32,9 @@ const OPTIONS = {
   'token-env': { type: 'string' },
   sandbox: { type: 'string' },
   'task-list': { type: 'string' },
+  parallelism: { type: 'string' },
+  // retry / skip
+  task: { type: 'string' },
   // status
   limit: { type: 'string' },
   // watch / demo
@@ -52,10 +55,10 @@ export interface CommandSpec {
   positionals: [number, number];
 }
 
-const control = (verb: string, summary: string): CommandSpec => ({
-  usage: `devteam ${verb} <projectId> [--json]`,
+const control = (verb: string, summary: string, taskOption = false): CommandSpec => ({
+  usage: `devteam ${verb} <projectId>${taskOption ? ' [--task TASK_ID]' : ''} [--json]`,
   summary,
-  options: [],
+  options: taskOption ? ['task'] : [],
   positionals: [1, 1],
 });
 
@@ -63,17 +66,17 @@ export const COMMAND_SPECS: Record<string, CommandSpec> = {
   serve: { usage: 'devteam serve [--port N]', summary: 'run the service (same as npm start)', options: ['port'], positionals: [0, 0] },
   init: {
     usage:
-      'devteam init <projectId> --repo URL [--branch main] --verify "cmd args" --agent script|aider|command [--agent-argv \'…\'] [--model M] [--token-env NAME] [--sandbox local|docker] [--task-list PATH] [--verify-timeout SEC]',
+      'devteam init <projectId> --repo URL [--branch main] --verify "cmd args" --agent script|aider|command [--agent-argv \'…\'] [--model M] [--token-env NAME] [--sandbox local|docker] [--task-list PATH] [--verify-timeout SEC] [--parallelism 1-16]',
     summary: 'initialize a project (or replace its configuration)',
-    options: ['repo', 'branch', 'verify', 'verify-timeout', 'agent', 'agent-argv', 'model', 'token-env', 'sandbox', 'task-list'],
+    options: ['repo', 'branch', 'verify', 'verify-timeout', 'agent', 'agent-argv', 'model', 'token-env', 'sandbox', 'task-list', 'parallelism'],
     positionals: [1, 1],
   },
   status: { usage: 'devteam status [projectId] [--json]', summary: 'all projects as a table, or one project', options: ['limit'], positionals: [0, 1] },
   pause: control('pause', 'pause a project (the running step is cancelled and starts again on resume)'),
   resume: control('resume', 'resume a paused project where it was'),
   stop: control('stop', 'stop a project for good (cleanup included)'),
-  retry: control('retry', 'retry the task a halted project stopped on'),
-  skip: control('skip', 'skip the task a halted project stopped on'),
+  retry: control('retry', 'retry a halted task (--task names it when several lanes are halted)', true),
+  skip: control('skip', 'skip a halted task (--task names it when several lanes are halted)', true),
   delete: { usage: 'devteam delete <projectId>', summary: 'delete a stopped project', options: [], positionals: [1, 1] },
   watch: {
     usage: 'devteam watch <projectId> [--tail N] [--json]',

@@ -46,6 +46,8 @@ export function configFromFlags(p: Parsed): ProjectConfig {
   const sandbox = v.sandbox;
   if (sandbox !== undefined && sandbox !== 'local' && sandbox !== 'docker') throw new UsageError(`--sandbox must be local or docker, got '${String(sandbox)}'`, usage);
   const timeout = v['verify-timeout'] === undefined ? undefined : intOption(p, 'verify-timeout', 0, 1);
+  const parallelism = v.parallelism === undefined ? undefined : intOption(p, 'parallelism', 1, 1);
+  if (parallelism !== undefined && parallelism > 16) throw new UsageError(`--parallelism must be 1-16, got ${parallelism}`, usage);
   return {
     projectId: p.positionals[0]!,
     repo: { url: need('repo'), branch: typeof v.branch === 'string' ? v.branch : 'main', ...(typeof v['token-env'] === 'string' ? { tokenEnv: v['token-env'] } : {}) },
@@ -53,6 +55,7 @@ export function configFromFlags(p: Parsed): ProjectConfig {
     agent,
     ...(sandbox ? { sandbox: { kind: sandbox } } : {}),
     ...(typeof v['task-list'] === 'string' ? { taskList: { path: v['task-list'] } } : {}),
+    ...(parallelism !== undefined ? { parallelism } : {}),
   };
 }
 
@@ -81,11 +84,12 @@ export async function statusCommand(client: DevTeamClient, p: Parsed, out: Io): 
   return 0;
 }
 
-const PAST: Record<Command, string> = { PAUSE: 'paused', RESUME: 'resumed', STOP: 'stopped', RETRY: 'retrying', SKIP: 'skipped the current task of' };
+const PAST: Record<Command, string> = { PAUSE: 'paused', RESUME: 'resumed', STOP: 'stopped', RETRY: 'retrying', SKIP: 'skipped the halted task of' };
 
 export async function controlCommand(client: DevTeamClient, cmd: Command, p: Parsed, out: Io): Promise<number> {
   const id = p.positionals[0]!;
-  const r = await client.command(id, cmd);
+  const taskId = typeof p.values.task === 'string' ? p.values.task : undefined;
+  const r = await client.command(id, cmd, taskId !== undefined ? { taskId } : {});
   if (p.values.json) json(out, r);
   else {
     const s = r.status;

@@ -3,7 +3,7 @@
  * block and the progress bar. Pure string functions, so output is the same on every terminal
  * and easy to assert on.
  */
-import type { ProjectStatus, TaskCounts } from '../domain/status.ts';
+import type { LaneStatus, ProjectStatus, TaskCounts } from '../domain/status.ts';
 
 /** `[██████░░░░░░░░░░░░░░] 6/24 done` plus skipped/left when non-zero. */
 export function progressBar(c: TaskCounts, width = 24): string {
@@ -18,13 +18,21 @@ export function stateLabel(s: ProjectStatus): string {
   return s.substate && s.substate !== s.state ? `${s.state} (${s.substate})` : s.state;
 }
 
+/** The task in flight, or with several lanes their ids (`3 lanes: 1.1 1.2 1.3`). */
 export function taskLabel(s: ProjectStatus): string {
+  if (s.lanes.length > 1) return `${s.lanes.length} lanes: ${s.lanes.map((l) => (l.state === 'halted' ? `${l.taskId}(halted)` : l.taskId)).join(' ')}`;
   if (!s.currentTask) return '-';
   const t = s.currentTask;
   return `${t.id} ${t.title}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}`;
 }
 
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+/** `1.2 executing (attempt 2) since 12:01:03` plus the error of a halted lane. */
+export function laneLine(l: LaneStatus): string {
+  const since = l.since ? ` since ${l.since.slice(11, 19)}` : '';
+  return `${l.taskId} ${l.state}${l.attempt > 1 ? ` (attempt ${l.attempt})` : ''}${since}${l.state === 'halted' && l.error ? ` — ${oneLine(l.error)}` : ''}`;
+}
 
 export function projectTable(items: ProjectStatus[]): string {
   if (items.length === 0) return 'no projects\n';
@@ -50,6 +58,8 @@ export function projectDetail(s: ProjectStatus): string {
     `task      ${taskLabel(s)}`,
     `progress  ${progressBar(s.taskCounts)}`,
   ];
+  for (const l of s.lanes) lines.push(`lane      ${laneLine(l)}`);
+  if (s.mergeQueue.length) lines.push(`merging   ${s.mergeQueue.join(' → ')}`);
   if (s.completedTaskIds.length) lines.push(`done      ${s.completedTaskIds.join(' ')}`);
   if (s.skippedTaskIds.length) lines.push(`skipped   ${s.skippedTaskIds.join(' ')}`);
   if (s.blockedTaskIds.length) lines.push(`blocked   ${s.blockedTaskIds.join(' ')}`);

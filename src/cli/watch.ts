@@ -12,7 +12,7 @@
 import type { DevTeamClient } from '../client/rest.ts';
 import { createStream, type Delivered, type StreamOptions } from '../client/stream.ts';
 import type { ProjectStatus } from '../domain/status.ts';
-import { oneLine, progressBar, stateLabel, taskLabel } from './format.ts';
+import { laneLine, oneLine, progressBar, stateLabel, taskLabel } from './format.ts';
 
 export interface WatchOptions {
   client: DevTeamClient;
@@ -52,7 +52,8 @@ export async function watchProject(o: WatchOptions): Promise<WatchResult> {
   const panel = () => [
     ...logTail.map((l) => l.slice(0, width())),
     `${status.projectId}  ${stateLabel(status)}  seq ${status.seq}`.slice(0, width()),
-    `task ${taskLabel(status)}`.slice(0, width()),
+    ...(status.lanes.length > 1 ? status.lanes.map((l) => `lane ${laneLine(l)}`.slice(0, width())) : [`task ${taskLabel(status)}`.slice(0, width())]),
+    ...(status.mergeQueue.length ? [`merge queue ${status.mergeQueue.join(' → ')}`.slice(0, width())] : []),
     progressBar(status.taskCounts),
   ];
   const render = () => {

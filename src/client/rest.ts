@@ -8,7 +8,7 @@
 import type { Command, ProjectStatus } from '../domain/status.ts';
 import type { ProjectConfig } from '../domain/projectConfig.ts';
 import { DevTeamApiError, DevTeamConnectionError, type Problem } from './errors.ts';
-import type { Artifact, CommandResult, IngestEvent, IngestResult, InitializeResult, PostOptions, ProjectList, Ready, TaskRun } from './types.ts';
+import type { Artifact, CommandOptions, CommandResult, IngestEvent, IngestResult, InitializeResult, PostOptions, ProjectList, Ready, TaskRun } from './types.ts';
 
 export const API_PREFIX = '/api/devteam/automation';
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -31,12 +31,12 @@ export interface DevTeamClient {
   projects(opts?: { limit?: number; cursor?: string; signal?: AbortSignal }): Promise<ProjectList>;
   /** Every project, following cursors. */
   allProjects(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncGenerator<ProjectStatus>;
-  command(projectId: string, command: Command, opts?: PostOptions): Promise<CommandResult>;
+  command(projectId: string, command: Command, opts?: CommandOptions): Promise<CommandResult>;
   pause(projectId: string, opts?: PostOptions): Promise<CommandResult>;
   resume(projectId: string, opts?: PostOptions): Promise<CommandResult>;
   stop(projectId: string, opts?: PostOptions): Promise<CommandResult>;
-  retry(projectId: string, opts?: PostOptions): Promise<CommandResult>;
-  skip(projectId: string, opts?: PostOptions): Promise<CommandResult>;
+  retry(projectId: string, opts?: CommandOptions): Promise<CommandResult>;
+  skip(projectId: string, opts?: CommandOptions): Promise<CommandResult>;
   /** Stopped projects only (409 otherwise). */
   deleteProject(projectId: string, opts?: { signal?: AbortSignal }): Promise<void>;
   runs(projectId: string, opts?: { signal?: AbortSignal }): Promise<TaskRun[]>;
@@ -118,8 +118,9 @@ export function createClient(opts: ClientOptions): DevTeamClient {
     return h;
   };
 
-  const command = async (projectId: string, cmd: Command, o?: PostOptions): Promise<CommandResult> => {
-    const r = await request({ method: 'POST', path: `${API_PREFIX}/${cmd.toLowerCase()}/${seg(projectId)}`, headers: postHeaders(o), signal: o?.signal });
+  const command = async (projectId: string, cmd: Command, o?: CommandOptions): Promise<CommandResult> => {
+    const body = o?.taskId !== undefined ? { taskId: o.taskId } : undefined;
+    const r = await request({ method: 'POST', path: `${API_PREFIX}/${cmd.toLowerCase()}/${seg(projectId)}`, body, headers: postHeaders(o), signal: o?.signal });
     return { status: r.body as ProjectStatus, noop: r.headers.get('devteam-noop') === 'true', pending: r.status === 202 };
   };
 

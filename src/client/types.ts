@@ -78,3 +78,12 @@ export interface PostOptions {
   idempotencyKey?: string;
   signal?: AbortSignal;
 }
+
+/** Options of a control command. */
+export interface CommandOptions extends PostOptions {
+  /**
+   * RETRY / SKIP only: the halted task it is for (team mode). Required when several tasks are
+   * halted — the server answers 400 with `choices` (the halted task ids) otherwise.
+   */
+  taskId?: string;
+}
