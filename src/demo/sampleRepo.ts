@@ -20,8 +20,10 @@ echo "build ok: $n shell scripts parse"
 
 const README = `# DevTeam Runner demo project
 
-Created by \`devteam demo\`. The runner works through \`${DEFAULT_TASK_LIST_PATH}\` one task at a
-time: each task's \`sh\` block is its change, \`sh verify.sh\` is the build-only check, and the
+Created by \`devteam demo\`. The runner works through \`${DEFAULT_TASK_LIST_PATH}\` with three
+lanes: every task whose dependencies are done runs in its own worktree, and a merge train lands
+them on \`main\` one at a time (tasks 5.1–5.5 declare the file they share, so they never run
+together). Each task's \`sh\` block is its change, \`sh verify.sh\` is the build-only check, and the
 evidence of every finished task lands in \`ai_docs/tasks/task_outcomes.md\`.
 `;
 
@@ -33,7 +35,7 @@ export async function sampleRepoFiles(): Promise<Record<string, string>> {
   };
 }
 
-/** The initialize body for the demo: local sandbox, script agent, `sh verify.sh`. */
+/** The initialize body for the demo: local sandbox, script agent, `sh verify.sh`, three lanes. */
 export function demoProjectConfig(repoUrl: string): ProjectConfig {
   return {
     projectId: DEMO_PROJECT_ID,
@@ -41,5 +43,6 @@ export function demoProjectConfig(repoUrl: string): ProjectConfig {
     verify: { command: ['sh', 'verify.sh'], timeoutSec: 60 },
     agent: { kind: 'script', timeoutSec: 60 },
     sandbox: { kind: 'local' },
+    parallelism: 3,
   };
 }
