@@ -192,7 +192,7 @@ describe('devteam CLI against a real server', () => {
     expect((await devteam(['watch', 'halts', '--url', url])).code).toBe(1);
     const skipped = await devteam(['skip', 'halts', '--url', url]);
     expect(skipped.code).toBe(0);
-    expect(skipped.stdout).toMatch(/^skipped the current task of halts; state \w+/);
+    expect(skipped.stdout).toMatch(/^skipped the halted task of halts; state \w+/);
     const h3 = await devteam(['watch', 'halts', '--json', '--url', url]);
     expect(h3.code).toBe(0);
     const events = lines(h3.stdout).map((l) => JSON.parse(l));
