@@ -1,7 +1,9 @@
 /**
- * startServer: the uWebSockets.js app serving REST, static assets, health/metrics and whatever
- * plug-ins (WebSocket gateway, event ingest) the caller passes. The server never imports a
- * plug-in; main wires them, so each feature can be built and tested on its own.
+ * The server: `createApp` builds the HTTP pipeline (REST, static assets, health/metrics and
+ * whatever plug-ins — WebSocket gateway, event ingest — the caller passes) on a uWebSockets.js
+ * app without opening a socket, so routes can be called in-process with `inject`;
+ * `startServer` is `createApp` + `listen`. The server never imports a plug-in; main wires them,
+ * so each feature can be built and tested on its own.
  */
 import uWS from 'uWebSockets.js';
 import type { Subscription } from 'rxjs';
@@ -10,9 +12,9 @@ import { createMetrics, type Metrics } from '../infra/metrics.ts';
 import { createRedis, type RedisHandle } from '../infra/redis.ts';
 import { createRouter } from './http/adapter.ts';
 import { createAuth } from './http/auth.ts';
-import { NotFoundError } from './http/errors.ts';
+import { createPipeline, type PlainRequest } from './http/pipeline.ts';
 import { staticHandler } from './http/static.ts';
-import type { Handler, HttpMethod, PluginContext, RouteOptions, ServerPlugin } from './http/types.ts';
+import type { ApiResponse, Handler, HttpMethod, PluginContext, RouteOptions, ServerPlugin } from './http/types.ts';
 import { PgIdempotencyStore } from './idempotency/pgStore.ts';
 import { RedisIdempotencyStore } from './idempotency/redisStore.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
@@ -49,18 +51,34 @@ export interface StartServerOptions {
   webDir?: string;
 }
 
-export interface RunningServer {
-  url: string;
-  port: number;
+/** What both an app and a listening server offer. */
+export interface ServerHandle {
   app: uWS.TemplatedApp;
   metrics: Metrics;
   redis: RedisHandle | undefined;
   idempotency: IdempotencyStore;
-  /** Stop listening, close plug-ins, answer in-flight requests, close connections. Idempotent. */
+  /**
+   * Run a request through the HTTP pipeline in-process, without a socket: routing, auth, body
+   * limit, content type, JSON, Idempotency-Key, the handler, errors, metrics and logging.
+   * Header names may be in any case; never rejects.
+   */
+  inject(req: PlainRequest): Promise<ApiResponse>;
+  /** Stop listening (if listening), close plug-ins, answer in-flight requests, close connections. Idempotent. */
   close(): Promise<void>;
 }
 
-export async function startServer(runtime: Runtime, opts: StartServerOptions = {}): Promise<RunningServer> {
+/** The app with every route and plug-in attached, not listening. */
+export interface ServerApp extends ServerHandle {
+  /** Listen (defaults: config DEVTEAM_PORT / DEVTEAM_HOST; port 0 picks a free port). On failure the app is closed. */
+  listen(opts?: { port?: number; host?: string }): Promise<RunningServer>;
+}
+
+export interface RunningServer extends ServerHandle {
+  url: string;
+  port: number;
+}
+
+export async function createApp(runtime: Runtime, opts: StartServerOptions = {}): Promise<ServerApp> {
   const { config } = runtime;
   const logger = runtime.logger.child({ component: 'server' });
   const metrics = opts.metrics ?? createMetrics();
@@ -69,8 +87,7 @@ export async function startServer(runtime: Runtime, opts: StartServerOptions = {
   const idempotency = opts.idempotency ?? (redis ? new RedisIdempotencyStore(redis.client) : new PgIdempotencyStore(runtime.db));
   const auth = createAuth(config.DEVTEAM_API_TOKEN);
   const app = uWS.App();
-  const router = createRouter({
-    app,
+  const pipeline = createPipeline({
     auth,
     metricsAuth: config.DEVTEAM_METRICS_AUTH,
     maxBodyBytes: config.DEVTEAM_MAX_BODY_BYTES,
@@ -78,6 +95,7 @@ export async function startServer(runtime: Runtime, opts: StartServerOptions = {
     logger,
     idempotency,
   });
+  const router = createRouter({ app, pipeline, logger });
   const subs: Subscription[] = [metrics.watchHub(runtime.hub.all$)];
   const plugins = opts.plugins ?? [];
   const docs = [...(opts.openapiExtra ?? [])];
@@ -97,7 +115,7 @@ export async function startServer(runtime: Runtime, opts: StartServerOptions = {
   for (const { doc: d, handler } of boundRoutes(restDeps)) router.route(d.method, d.path, handler, { auth: d.auth });
   const assets = staticHandler(opts.webDir);
   router.route('GET', '/', assets, { auth: 'open' });
-  app.get('/assets/*', (res, req) => router.handle(res, req, '/assets/*', assets, { auth: 'open' }));
+  router.route('GET', '/assets/*', assets, { auth: 'open' });
   for (const r of opts.extraRoutes ?? []) router.route(r.method, r.pattern, r.handler, r.opts);
 
   const ctx: PluginContext = {
@@ -126,44 +144,47 @@ export async function startServer(runtime: Runtime, opts: StartServerOptions = {
     throw err;
   }
   // Everything else: 404 problem (after auth for /api paths, so unknown API paths do not leak).
-  const notFound: Handler = async (req) => {
-    throw new NotFoundError(`no route for ${req.method} ${req.path}`);
-  };
-  app.any('/*', (res, req) => router.handle(res, req, 'unmatched', notFound, { idempotent: false }));
+  router.fallback();
 
-  const host = opts.host ?? config.DEVTEAM_HOST;
-  const wanted = opts.port ?? config.DEVTEAM_PORT;
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(host, wanted, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${host}:${wanted}`))));
-  }).catch(async (err) => {
-    await closePlugins();
-    if (ownRedis) await redis?.close();
-    throw err;
-  });
-  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  logger.info({ host, port, plugins: plugins.map((p) => p.name) }, 'server listening');
-
+  let listenSocket: uWS.us_listen_socket | undefined;
   let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+      await closePlugins();
+      await router.drain();
+      for (const s of subs) s.unsubscribe();
+      // Not in this uWS build's typings, but present: closes every open connection.
+      (app as unknown as { close?: () => void }).close?.();
+      if (ownRedis) await redis?.close();
+      logger.info('server closed');
+    })());
+  const handle: ServerHandle = { app, metrics, redis, idempotency, inject: (req) => pipeline.handle(req), close };
   return {
-    url: `http://${urlHost}:${port}`,
-    port,
-    app,
-    metrics,
-    redis,
-    idempotency,
-    close: () =>
-      (closed ??= (async () => {
-        uWS.us_listen_socket_close(listenSocket);
-        await closePlugins();
-        await router.drain();
-        for (const s of subs) s.unsubscribe();
-        // Not in this uWS build's typings, but present: closes every open connection.
-        (app as unknown as { close?: () => void }).close?.();
-        if (ownRedis) await redis?.close();
-        logger.info('server closed');
-      })()),
+    ...handle,
+    async listen(l = {}) {
+      const host = l.host ?? config.DEVTEAM_HOST;
+      const wanted = l.port ?? config.DEVTEAM_PORT;
+      listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+        app.listen(host, wanted, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${host}:${wanted}`))));
+      }).catch(async (err) => {
+        await close();
+        throw err;
+      });
+      const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+      const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+      logger.info({ host, port, plugins: plugins.map((p) => p.name) }, 'server listening');
+      return { ...handle, url: `http://${urlHost}:${port}`, port };
+    },
   };
 }
 
+/** `createApp` + `listen` (StartServerOptions.port / host). */
+export async function startServer(runtime: Runtime, opts: StartServerOptions = {}): Promise<RunningServer> {
+  const app = await createApp(runtime, opts);
+  return app.listen({ port: opts.port, host: opts.host });
+}
+
 export type { ServerPlugin, PluginContext } from './http/types.ts';
+export type { PlainRequest } from './http/pipeline.ts';
+export type { ApiResponse } from './http/types.ts';

@@ -2,14 +2,20 @@
  * A real server for integration tests: a runtime on a fresh Postgres database with FakeSteps,
  * listening on a free port (startServer with port 0), plus helpers to wait for committed
  * states through the hub (no sleeps) and to call the API with fetch.
+ *
+ * With `inProcess: true` nothing listens: `call` runs the request through the same HTTP
+ * pipeline with `inject` and answers a fetch `Response` built from what the socket would have
+ * sent, so a test reads the same either way. Streamed bodies, aborts and connection behaviour
+ * need the socket.
  */
 import { createClient } from 'redis';
 import { createProjectSteps } from '../../src/actors/projectSteps.ts';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
 import type { ProjectStatus } from '../../src/domain/status.ts';
 import { loadConfig } from '../../src/infra/config.ts';
-import { silentLogger } from '../../src/infra/logger.ts';
-import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.ts';
+import { silentLogger, type Logger } from '../../src/infra/logger.ts';
+import { toWire } from '../../src/server/http/respond.ts';
+import { createApp, startServer, type PlainRequest, type ServerHandle, type StartServerOptions } from '../../src/server/index.ts';
 import { createTestDatabase, tempDir } from './db.ts';
 import { FakeSteps } from './fakeSteps.ts';
 
@@ -38,13 +44,14 @@ export async function requireRedis(): Promise<string | null> {
 }
 
 export interface TestServer {
+  /** The base URL ('' in-process). */
   url: string;
-  server: RunningServer;
+  server: ServerHandle;
   runtime: Runtime;
   steps: FakeSteps;
   dataDir: string;
   token: string | undefined;
-  /** fetch `path` on the server (JSON body when `json` is given; bearer token added unless `auth: false`). */
+  /** fetch `path` on the server (JSON body when `json` is given; bearer token added unless `auth: false`). In-process: through `inject`. */
   call(path: string, init?: RequestInit & { json?: unknown; auth?: boolean }): Promise<Response>;
   /** Resolves with the committed status once `pred` holds for the project. */
   waitFor(projectId: string, pred: (s: ProjectStatus) => boolean): Promise<ProjectStatus>;
@@ -61,6 +68,31 @@ export interface TestServerOptions {
   redis?: boolean;
   env?: Record<string, string>;
   server?: StartServerOptions;
+  /** No socket: requests go through the pipeline in-process (`call` and `server.inject`). */
+  inProcess?: boolean;
+  /** The runtime's logger (the server logs through a child of it); default silent. */
+  logger?: Logger;
+}
+
+/** The request a fetch call would send, as a plain request for `inject`. */
+export async function plainRequest(path: string, init: RequestInit): Promise<PlainRequest> {
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+  const b = init.body;
+  let body: Buffer | undefined;
+  if (b == null) body = undefined;
+  else if (typeof b === 'string') body = Buffer.from(b);
+  else if (b instanceof Uint8Array) body = Buffer.from(b);
+  else if (b instanceof ArrayBuffer) body = Buffer.from(new Uint8Array(b));
+  else throw new Error('in-process calls take string or byte bodies; streamed bodies need the socket');
+  return { method: init.method ?? 'GET', path, headers, body };
+}
+
+/** A fetch Response with exactly what the socket would carry for `r`. */
+export function wireResponse(r: Awaited<ReturnType<ServerHandle['inject']>>): Response {
+  const w = toWire(r);
+  const empty = w.status === 204 || w.status === 304;
+  return new Response(empty ? null : typeof w.body === 'string' ? w.body : new Uint8Array(w.body), { status: w.status, headers: w.headers });
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -78,13 +110,14 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const steps = new FakeSteps({ tasks: o.tasks ?? ['1.1', '1.2'], dataDir: dir.path });
   const runtime = await createRuntime({
     config,
-    logger: silentLogger(),
+    logger: o.logger ?? silentLogger(),
     makeSteps: o.realSteps ? (p, base) => createProjectSteps({ project: p, ...base }) : steps.make,
   });
-  const server = await startServer(runtime, { port: 0, ...o.server });
+  const server = o.inProcess ? await createApp(runtime, o.server) : await startServer(runtime, { port: 0, ...o.server });
+  const url = 'url' in server ? server.url : '';
   const token = config.DEVTEAM_API_TOKEN;
   return {
-    url: server.url,
+    url,
     server,
     runtime,
     steps,
@@ -95,7 +128,9 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
       const headers = new Headers(rest.headers);
       if (token && auth !== false && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
       if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
-      return fetch(server.url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+      const req = { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body };
+      if (!url) return plainRequest(path, req).then((p) => server.inject(p)).then(wireResponse);
+      return fetch(url + path, req);
     },
     waitFor(projectId, pred) {
       return new Promise((resolve) => {

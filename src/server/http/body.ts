@@ -2,7 +2,8 @@
  * Reads a request body from uWS with a hard byte limit. uWS hands out chunks that are neutered
  * when the callback returns, so each chunk is copied. A declared Content-Length over the limit
  * is refused before any byte is read; a streamed body is refused as soon as it crosses the
- * limit — in both cases before JSON parsing could start, and memory stays bounded.
+ * limit — in both cases before JSON parsing could start, and memory stays bounded. A client
+ * that aborts mid-body rejects the promise (nothing is answered then).
  */
 import type uWS from 'uWebSockets.js';
 import { PayloadTooLargeError } from './errors.ts';
@@ -18,6 +19,12 @@ export function readBody(res: uWS.HttpResponse, st: ResState, limit: number, dec
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    // A client gone mid-body: settle, so nothing waits for the rest (graceful close drains).
+    st.onAbort = () => {
+      if (failed) return;
+      failed = true;
+      reject(new Error('client aborted the request'));
+    };
     res.onData((chunk, isLast) => {
       if (failed || st.aborted) return;
       size += chunk.byteLength;

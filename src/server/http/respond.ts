@@ -13,6 +13,8 @@ const STATUS_LINES: Record<number, string> = Object.fromEntries(Object.entries(S
 export interface ResState {
   aborted: boolean;
   done: boolean;
+  /** Called once when the client aborts (the body reader uses it to stop waiting). */
+  onAbort?: () => void;
 }
 
 /** JSON of frozen bodies (e.g. a project's committed status, shared until its next transition). */
@@ -50,4 +52,15 @@ export function send(res: uWS.HttpResponse, st: ResState, r: ApiResponse, extraH
     else res.end(bytes, close);
   });
   return true;
+}
+
+/**
+ * The response as `send` puts it on the wire: status, headers (content-type defaulted the same
+ * way) and body bytes. For in-process callers that want what a client would receive.
+ */
+export function toWire(r: ApiResponse): { status: number; headers: Record<string, string>; body: string | Buffer } {
+  const { bytes, type } = encodeBody(r.body);
+  const headers: Record<string, string> = { ...r.headers };
+  if (type && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = type;
+  return { status: r.status, headers, body: r.status === 204 || r.status === 304 ? '' : bytes };
 }

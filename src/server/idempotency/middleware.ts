@@ -3,6 +3,10 @@
  * runs (so before any side effect); the handler's response is stored and replayed with
  * `Idempotent-Replayed: true`; a 5xx (thrown or returned) releases the claim so the client's
  * retry executes. Requests without the header run normally.
+ *
+ * A thrown error is recorded (its problem response stored, or the claim released for a 5xx) and
+ * then rethrown unchanged: the pipeline maps it to the response and logs a 5xx with its
+ * correlationId, in one place, exactly as for requests without the header.
  */
 import type { Logger } from '../../infra/logger.ts';
 import { HttpError, IdempotencyError, problemResponse } from '../http/errors.ts';
@@ -32,8 +36,8 @@ export function withIdempotency(handler: Handler, store: IdempotencyStore, logge
     try {
       claim = await store.claim(scope, key, fingerprint);
     } catch (err) {
-      logger.error({ err: (err as Error).message, store: store.kind }, 'idempotency store unavailable');
-      throw new HttpError(503, 'idempotency-store-unavailable', 'Service unavailable', 'the idempotency store is unreachable; retry later', {}, { 'retry-after': '1' });
+      // Logged once by the pipeline (a 5xx), with the store's error as the cause.
+      throw new HttpError(503, 'idempotency-store-unavailable', 'Service unavailable', 'the idempotency store is unreachable; retry later', {}, { 'retry-after': '1' }, { cause: err });
     }
     if (claim.kind === 'mismatch') throw new IdempotencyError('mismatch', 'this Idempotency-Key was already used with a different request');
     if (claim.kind === 'in_flight') throw new IdempotencyError('in-flight', 'a request with this Idempotency-Key is still being processed');
@@ -42,9 +46,11 @@ export function withIdempotency(handler: Handler, store: IdempotencyStore, logge
       return { status: r.status, headers: { ...r.headers, [REPLAYED_HEADER]: 'true' }, body: r.body };
     }
     let res: ApiResponse;
+    let thrown: { err: unknown } | undefined;
     try {
       res = await handler(req);
     } catch (err) {
+      thrown = { err };
       res = problemResponse(err, req.path);
     }
     try {
@@ -54,6 +60,7 @@ export function withIdempotency(handler: Handler, store: IdempotencyStore, logge
       // The effect happened; the response still goes out. The claim expires with its TTL.
       logger.error({ err: (err as Error).message, store: store.kind }, 'could not record idempotent response');
     }
+    if (thrown) throw thrown.err;
     return res;
   };
 }
