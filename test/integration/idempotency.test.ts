@@ -1,10 +1,14 @@
 /**
- * Idempotency-Key over the real server, with both stores: Redis (REDIS_URL set) and the Postgres
- * fallback. Concurrency is real (50 parallel fetches); in-flight states are held with step gates,
- * expiry is simulated by moving the record's expiry into the past (no sleeps).
+ * Idempotency-Key through the server's HTTP pipeline, with both stores: Redis (REDIS_URL set) and
+ * the Postgres fallback. Requests are injected in-process (the same pipeline the socket uses);
+ * concurrency is real (50 requests in parallel against the store); in-flight states are held with
+ * step gates, expiry is simulated by moving the record's expiry into the past (no sleeps). A
+ * replay over a real socket checks the wire.
  */
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../../src/infra/logger.ts';
 import type { Handler } from '../../src/server/http/types.ts';
 import { requirePostgres } from '../support/db.ts';
 import { projectBody, requireRedis, startTestServer, type TestServer } from '../support/server.ts';
@@ -24,9 +28,33 @@ describe.each([
     if (flakyCalls === 1) throw new Error('transient failure');
     return { status: 200, body: { calls: flakyCalls } };
   };
+  let brokenCalls = 0;
+  const broken: Handler = async () => {
+    brokenCalls++;
+    throw new Error('database exploded');
+  };
+  /** Every line the runtime and server logged (warn and above), parsed. */
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(c, _e, cb) {
+      for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
   beforeAll(async () => {
     if (skip) return;
-    s = await startTestServer({ redis: store === 'redis', tasks: ['1.1'], server: { extraRoutes: [{ method: 'POST', pattern: '/api/flaky', handler: flaky }] } });
+    s = await startTestServer({
+      inProcess: true,
+      redis: store === 'redis',
+      tasks: ['1.1'],
+      logger: createLogger({ level: 'warn' }, sink),
+      server: {
+        extraRoutes: [
+          { method: 'POST', pattern: '/api/flaky', handler: flaky },
+          { method: 'POST', pattern: '/api/broken', handler: broken },
+        ],
+      },
+    });
   });
   afterAll(async () => s?.close());
 
@@ -138,6 +166,26 @@ describe.each([
     expect(flakyCalls).toBe(2);
   });
 
+  test.skipIf(!!skip)('a 5xx under an Idempotency-Key is logged exactly once, with its correlationId and route', async () => {
+    const key = randomUUID();
+    const cid = `idem-5xx-${store}`;
+    const r = await s.call('/api/broken', { method: 'POST', json: { a: 1 }, headers: { 'idempotency-key': key, 'x-correlation-id': cid } });
+    expect(r.status).toBe(500);
+    expect(r.headers.get('x-correlation-id')).toBe(cid);
+    expect(await r.text()).not.toContain('database exploded');
+    const logged = () => lines.filter((l) => l.correlationId === cid);
+    expect(logged()).toEqual([
+      expect.objectContaining({ level: 50, msg: 'request failed', component: 'server', route: '/api/broken', method: 'POST', status: 500, err: expect.objectContaining({ message: 'database exploded' }) }),
+    ]);
+    // The claim was released: the retry executes (and fails, and is logged) again.
+    const again = await s.call('/api/broken', { method: 'POST', json: { a: 1 }, headers: { 'idempotency-key': key, 'x-correlation-id': `${cid}-2` } });
+    expect(again.status).toBe(500);
+    expect(again.headers.has('idempotent-replayed')).toBe(false);
+    expect(brokenCalls).toBe(2);
+    expect(lines.filter((l) => l.correlationId === `${cid}-2`)).toHaveLength(1);
+    expect(logged()).toHaveLength(1);
+  });
+
   test.skipIf(!!skip)('keys expire 6 h after creation; an expired key executes again', async () => {
     const key = randomUUID();
     const pause = `${A}/pause/ghost-exp`;
@@ -159,5 +207,28 @@ describe.each([
     expect(again.status).toBe(404);
     expect(again.headers.has('idempotent-replayed')).toBe(false);
     expect((await post(pause, key)).headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe.skipIf(!!noPg)('Idempotency-Key over the socket', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ tasks: ['1.1'] });
+  });
+  afterAll(async () => s?.close());
+
+  test('a replay carries the stored status, headers and bytes, with this request\'s correlation id', async () => {
+    const key = randomUUID();
+    const body = projectBody('idem-wire');
+    const first = await s.call(`${A}/initialize`, { method: 'POST', json: body, headers: { 'idempotency-key': key, 'x-correlation-id': 'wire-a' } });
+    expect(first.status).toBe(201);
+    const text = await first.text();
+    const replay = await s.call(`${A}/initialize`, { method: 'POST', json: body, headers: { 'idempotency-key': key, 'x-correlation-id': 'wire-b' } });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('devteam-initialize')).toBe('created');
+    expect(replay.headers.get('content-type')).toBe(first.headers.get('content-type'));
+    expect(replay.headers.get('x-correlation-id')).toBe('wire-b');
+    expect(await replay.text()).toBe(text);
   });
 });

@@ -1,11 +1,18 @@
 /**
- * REST over a real listening uWS server with fetch, a real runtime on a fresh Postgres database
- * and TestSteps gates driving project states (no sleeps): every route and every error.
+ * REST with a real runtime on a fresh Postgres database and TestSteps gates driving project
+ * states (no sleeps): every route and every error. Routes are called in-process through the HTTP
+ * pipeline (`inProcess: true`: the same routing, auth, limits, JSON, idempotency, error map,
+ * metrics and logging as over the socket, answered as fetch Responses); what only a socket can
+ * show — streamed and oversized bodies, aborts, keep-alive, the wire format — runs over a real
+ * listening uWS server with fetch and node:http.
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { statusSchema } from '../../src/domain/status.ts';
+import { createLogger } from '../../src/infra/logger.ts';
 import { problemSchema } from '../../src/server/http/errors.ts';
 import { projectListSchema, readySchema, taskRunListSchema } from '../../src/server/rest/schemas.ts';
 import { requirePostgres, tempDir } from '../support/db.ts';
@@ -19,7 +26,7 @@ describe.skipIf(!!skip)('REST routes', () => {
   let s: TestServer;
   const purged: string[] = [];
   beforeAll(async () => {
-    s = await startTestServer({ tasks: ['1.1'], server: { stopTimeoutMs: 1500, purge: async (id) => void purged.push(id) } });
+    s = await startTestServer({ inProcess: true, tasks: ['1.1'], server: { stopTimeoutMs: 1500, purge: async (id) => void purged.push(id) } });
   });
   afterAll(async () => s?.close());
 
@@ -92,23 +99,13 @@ describe.skipIf(!!skip)('REST routes', () => {
     expect(s.runtime.registry.status('v2')).toBeUndefined();
   });
 
-  test('transport errors: 415, malformed JSON 400, 413 declared and streamed', async () => {
+  test('body errors: 415, malformed JSON 400, 413 over the limit', async () => {
     const text = await s.call(`${A}/initialize`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
     expect((await problem(text, 415)).detail).toMatch(/application\/json/);
     const bad = await s.call(`${A}/initialize`, { method: 'POST', body: '{"projectId":', headers: { 'content-type': 'application/json' } });
     expect((await problem(bad, 400)).title).toBe('Malformed JSON');
     const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
     await problem(await s.call(`${A}/initialize`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } }), 413);
-    // Chunked: no Content-Length, so the limit trips while reading.
-    const stream = new ReadableStream({
-      start(c) {
-        for (let i = 0; i < 32; i++) c.enqueue(new Uint8Array(64 * 1024).fill(0x20));
-        c.close();
-      },
-    });
-    const chunked = await s.call(`${A}/initialize`, { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
-    await problem(chunked, 413);
-    expect((await s.call('/healthz')).status).toBe(200);
   });
 
   test('status: 200 matching the schema, 404 unknown, 400 bad id', async () => {
@@ -272,20 +269,27 @@ describe.skipIf(!!skip)('REST routes', () => {
   });
 });
 
-describe.skipIf(!!skip)('server robustness and static assets', () => {
+describe.skipIf(!!skip)('static assets and failures (in-process)', () => {
   let s: TestServer;
   let web: { path: string; remove(): Promise<void> };
+  const lines: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
     web = await tempDir('devteam-web-');
     await mkdir(join(web.path, 'assets'));
     await writeFile(join(web.path, 'index.html'), '<h1>dash</h1>');
     await writeFile(join(web.path, 'assets', 'app.js'), 'export {}');
+    const sink = new Writable({
+      write(c, _e, cb) {
+        for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
     s = await startTestServer({
+      inProcess: true,
+      logger: createLogger({ level: 'warn' }, sink),
       server: {
         webDir: web.path,
-        extraRoutes: [
-          { method: 'GET', pattern: '/api/boom', handler: async () => { throw new Error('secret internals'); } },
-        ],
+        extraRoutes: [{ method: 'GET', pattern: '/api/boom', handler: async () => { throw new Error('secret internals'); } }],
       },
     });
   });
@@ -294,12 +298,105 @@ describe.skipIf(!!skip)('server robustness and static assets', () => {
     await web?.remove();
   });
 
-  test('a throwing handler is a 500 problem without internals, and the server keeps serving', async () => {
-    const r = await s.call('/api/boom');
+  test('a throwing handler is a 500 problem without internals, logged once with its correlationId and route', async () => {
+    const r = await s.call('/api/boom', { headers: { 'x-correlation-id': 'boom-1' } });
     expect(r.status).toBe(500);
+    expect(r.headers.get('x-correlation-id')).toBe('boom-1');
     const body = await r.text();
     expect(body).not.toContain('secret internals');
+    const logged = lines.filter((l) => l.correlationId === 'boom-1');
+    expect(logged).toEqual([expect.objectContaining({ msg: 'request failed', component: 'server', route: '/api/boom', status: 500, err: expect.objectContaining({ message: 'secret internals' }) })]);
     expect((await s.call('/healthz')).status).toBe(200);
+  });
+
+  test('static: index and assets from the web dir; no traversal', async () => {
+    expect(await (await s.call('/')).text()).toBe('<h1>dash</h1>');
+    const js = await s.call('/assets/app.js');
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect((await s.call('/assets/..%2F..%2Fetc%2Fpasswd')).status).toBe(404);
+    expect((await s.call('/assets/missing.js')).status).toBe(404);
+  });
+});
+
+describe.skipIf(!!skip)('over the socket: bodies, aborts, keep-alive, the wire', () => {
+  let s: TestServer;
+  let web: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    web = await tempDir('devteam-web-');
+    await mkdir(join(web.path, 'assets'));
+    await writeFile(join(web.path, 'assets', 'app.js'), 'export {}');
+    s = await startTestServer({
+      server: {
+        webDir: web.path,
+        extraRoutes: [{ method: 'GET', pattern: '/api/boom', handler: async () => { throw new Error('secret internals'); } }],
+      },
+    });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await web?.remove();
+  });
+
+  /** One request with node:http on `agent`; says whether it reused a kept-alive socket. */
+  const send = (agent: Agent, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; headers: Record<string, unknown>; text: string; reused: boolean }>((resolve, reject) => {
+      const u = new URL(s.url + path);
+      const req = httpRequest({ agent, host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), reused: req.reusedSocket }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  test('413 declared and streamed: refused before parsing, the server keeps serving', async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
+    const declared = await s.call(`${A}/initialize`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('content-type')).toBe('application/problem+json');
+    // Chunked: no Content-Length, so the limit trips while reading.
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 32; i++) c.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+        c.close();
+      },
+    });
+    const chunked = await s.call(`${A}/initialize`, { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect((await chunked.json()).title).toBe('Payload too large');
+    expect((await s.call('/healthz')).status).toBe(200);
+  });
+
+  test('keep-alive: bodies, errors and empty answers share one connection; a 413 closes it', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await send(agent, 'GET', '/healthz', undefined, { 'x-correlation-id': 'ka-1' });
+      expect(first).toMatchObject({ status: 200, reused: false, text: '{"ok":true}' });
+      expect(first.headers['x-correlation-id']).toBe('ka-1');
+      const invalid = await send(agent, 'POST', `${A}/initialize`, JSON.stringify({ projectId: 'Bad_ID' }));
+      expect(invalid).toMatchObject({ status: 400, reused: true });
+      expect(invalid.headers['content-type']).toBe('application/problem+json');
+      expect(await send(agent, 'POST', `${A}/initialize`, '{"projectId":')).toMatchObject({ status: 400, reused: true });
+      expect(await send(agent, 'GET', '/api/nothing/here')).toMatchObject({ status: 404, reused: true });
+      expect(await send(agent, 'GET', '/assets/app.js')).toMatchObject({ status: 200, reused: true, text: 'export {}' });
+      const tooBig = await send(agent, 'POST', `${A}/initialize`, Buffer.alloc(2 * 1024 * 1024, 0x20));
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.headers.connection).toBe('close');
+      // The unread rest of that body is never parsed as a request: the connection was closed.
+      expect(await send(agent, 'GET', '/healthz')).toMatchObject({ status: 200, reused: false });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('a throwing handler over the wire: 500 problem+json without internals, correlation id echoed', async () => {
+    const r = await s.call('/api/boom', { headers: { 'x-correlation-id': 'wire-1' } });
+    expect(r.status).toBe(500);
+    expect(r.headers.get('content-type')).toBe('application/problem+json');
+    expect(r.headers.get('x-correlation-id')).toBe('wire-1');
+    expect(await r.text()).not.toContain('secret internals');
   });
 
   test('a client that aborts mid-body does not take the server down', async () => {
@@ -313,14 +410,6 @@ describe.skipIf(!!skip)('server robustness and static assets', () => {
     await expect(s.call(`${A}/initialize`, { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half', signal: ac.signal } as RequestInit)).rejects.toThrow();
     expect((await s.call('/healthz')).status).toBe(200);
   });
-
-  test('static: index and assets from the web dir; no traversal', async () => {
-    expect(await (await s.call('/')).text()).toBe('<h1>dash</h1>');
-    const js = await s.call('/assets/app.js');
-    expect(js.headers.get('content-type')).toMatch(/javascript/);
-    expect((await s.call('/assets/..%2F..%2Fetc%2Fpasswd')).status).toBe(404);
-    expect((await s.call('/assets/missing.js')).status).toBe(404);
-  });
 });
 
 describe.skipIf(!!skip)('auth', () => {
@@ -328,8 +417,8 @@ describe.skipIf(!!skip)('auth', () => {
   let open: TestServer;
   let closedMetrics: TestServer;
   beforeAll(async () => {
-    open = await startTestServer({ env: { DEVTEAM_API_TOKEN: token } });
-    closedMetrics = await startTestServer({ env: { DEVTEAM_API_TOKEN: token, DEVTEAM_METRICS_AUTH: 'true' } });
+    open = await startTestServer({ inProcess: true, env: { DEVTEAM_API_TOKEN: token } });
+    closedMetrics = await startTestServer({ inProcess: true, env: { DEVTEAM_API_TOKEN: token, DEVTEAM_METRICS_AUTH: 'true' } });
   });
   afterAll(async () => {
     await open?.close();
@@ -360,7 +449,7 @@ describe.skipIf(!!skip)('readiness with Redis unreachable', () => {
   let s: TestServer;
   beforeAll(async () => {
     // Nothing listens on port 1: the server still starts, and says it is not ready.
-    s = await startTestServer({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    s = await startTestServer({ inProcess: true, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
   });
   afterAll(async () => s?.close());
 

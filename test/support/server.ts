@@ -114,6 +114,9 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     makeSteps: o.realSteps ? (p, base) => createProjectSteps({ project: p, ...base }) : steps.make,
   });
   const server = o.inProcess ? await createApp(runtime, o.server) : await startServer(runtime, { port: 0, ...o.server });
+  // The server connects to Redis in the background; a test asking for Redis wants it ready.
+  const redis = server.redis?.client;
+  if (o.redis && redis && !redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
   const url = 'url' in server ? server.url : '';
   const token = config.DEVTEAM_API_TOKEN;
   return {
