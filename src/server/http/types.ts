@@ -1,8 +1,9 @@
 /**
  * The HTTP contract shared by every route and plug-in: handlers are plain async functions from
- * an `ApiRequest` to an `ApiResponse`, testable without a socket. The uWS adapter
- * (adapter.ts) does the socket work — body limits, JSON parsing, auth, idempotency, metrics,
- * error mapping — once, for all routes, including routes added by plug-ins.
+ * an `ApiRequest` to an `ApiResponse`, testable without a socket. The pipeline (pipeline.ts)
+ * applies the HTTP policy — auth, body limits, JSON parsing, idempotency, error mapping,
+ * metrics, logging — once, for all routes, including routes added by plug-ins; the uWS adapter
+ * (adapter.ts) only moves bytes between the socket and it.
  */
 import type uWS from 'uWebSockets.js';
 import type { Runtime } from '../../actors/runtime.ts';
@@ -44,7 +45,7 @@ export interface ApiResponse {
   body?: unknown;
 }
 
-/** A route handler; may answer synchronously (the adapter then skips the promise machinery). */
+/** A route handler; may answer synchronously (the adapter then answers in the same tick). */
 export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
 export interface RouteOptions {
