@@ -1,11 +1,14 @@
 /**
  * The dashboard: REST for the initial statuses and the commands, the /ws/devteam stream for
  * everything live (both through the typed client in src/client), UI state in @xstate/store,
- * DOM updates batched per animation frame.
+ * DOM updates batched per animation frame. Panels: the project chart, the task chart of one lane,
+ * context, commands, transitions, log.
  */
 import { createClient, createStream, type DevTeamClient, type DevTeamStream } from '../client/index.ts';
 import type { ProjectConfig } from '../domain/projectConfig.ts';
 import type { Command } from '../domain/status.ts';
+import charts from 'devteam:statechart';
+import { projectChartView, taskChartView } from './chartViews.ts';
 import { createChartPanel } from './components/chart.ts';
 import { createControls } from './components/controls.ts';
 import { createDetails } from './components/details.ts';
@@ -65,12 +68,13 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
 
   const runCommand = async (projectId: string, cmd: Command) => {
     store.trigger.busy({ busy: true });
+    const what = `${cmd} ${projectId}`;
     try {
       const r = await client.command(projectId, cmd);
       store.trigger.statuses({ items: [r.status] });
       store.trigger.notice({ notice: r.pending ? { kind: 'info', text: `${cmd} accepted; cleanup still running` } : null });
     } catch (err) {
-      store.trigger.notice({ notice: { kind: 'error', text: `${cmd} ${projectId}: ${message(err)}` } });
+      store.trigger.notice({ notice: { kind: 'error', text: `${what}: ${message(err)}` } });
     } finally {
       store.trigger.busy({ busy: false });
     }
@@ -93,16 +97,17 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
   const header = createHeader({ onDismiss: () => store.trigger.notice({ notice: null }) });
   const list = createProjectList({ onSelect: (id) => store.trigger.select({ id }), invalidate });
   const form = createInitForm({ onSubmit: initialize });
-  const chart = createChartPanel({ invalidate });
+  const chart = createChartPanel({ chart: charts.project, name: 'project', title: 'Statechart', empty: 'no project selected', view: projectChartView(charts.project), invalidate });
+  const taskChart = createChartPanel({ chart: charts.task, name: 'task', title: 'Task statechart', empty: 'no task in flight', view: taskChartView(charts.task), invalidate });
   const details = createDetails();
   const controls = createControls({ onCommand: (id, cmd) => void runCommand(id, cmd) });
   const timeline = createTimeline();
   const logs = createLogTail();
   root.replaceChildren(
     header.el,
-    h('div', { class: 'layout' }, h('aside', { class: 'side' }, form.el, list.el), h('main', { class: 'main' }, chart.el, h('div', { class: 'grid' }, details.el, controls.el, timeline.el, logs.el))),
+    h('div', { class: 'layout' }, h('aside', { class: 'side' }, form.el, list.el), h('main', { class: 'main' }, chart.el, taskChart.el, h('div', { class: 'grid' }, details.el, controls.el, timeline.el, logs.el))),
   );
-  loop = startRenderLoop(store, [header.render, list.render, chart.render, details.render, controls.render, timeline.render, logs.render]);
+  loop = startRenderLoop(store, [header.render, list.render, chart.render, taskChart.render, details.render, controls.render, timeline.render, logs.render]);
 
   stream.onState((state) => store.trigger.connection({ state }));
   stream.onEnvelope((e) => {
@@ -115,5 +120,5 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
     clearInterval(timer);
     stream.close();
   });
-  return { store, client, stream, loop, chartReady: chart.ready };
+  return { store, client, stream, loop, chartReady: Promise.all([chart.ready, taskChart.ready]).then(() => undefined) };
 }
