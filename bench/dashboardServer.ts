@@ -2,7 +2,8 @@
  * A stand-in server for the dashboard benchmark: serves the built dashboard (dist/web), answers
  * the two REST routes the page reads at start (project list, status) for N synthetic projects,
  * and speaks the /ws/devteam protocol (subscribe → snapshots, then a synthetic feed of
- * transition/task/log envelopes at a fixed rate spread over all projects). The envelopes follow
+ * transition/status/task/log envelopes at a fixed rate spread over all projects, each project in
+ * team mode with two lanes and a merge train). The envelopes follow
  * the real contract (src/domain/envelope.ts), so the page runs its real code path end to end.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,15 +12,34 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ProjectStatus } from '../src/domain/status.ts';
-import { commandsForPath } from '../src/web/commands.ts';
+import { initialContext, projectMachine, type Lane } from '../src/machines/project.machine.ts';
+import { toStatus } from '../src/machines/status.ts';
 
-const CYCLE = ['active.selecting', 'active.preparing', 'active.waitingForSlot', 'active.executing', 'active.verifying', 'active.integrating', 'active.recording'];
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.json': 'application/json' };
 
+/**
+ * One synthetic project in team mode: two lanes walk the task machine's happy path
+ * (preparing → waitingForSlot → executing → verifying → ready) and the merge train takes each
+ * ready task (integrating → recording → done), then the lane starts the next task. The status of
+ * every step is the real projection (src/machines/status.ts) of the project machine in that
+ * configuration, so the page gets real states, lanes, merge queue and accepted commands.
+ */
+const LANE_WALK = ['preparing', 'waitingForSlot', 'executing', 'verifying', 'ready'] as const;
+const PARALLELISM = 2;
+
 interface Sim {
+  id: string;
+  /** The task actors in flight. */
+  lanes: Lane[];
+  mergeQueue: string[];
+  /** The merge train's state: waiting, integrating, recording. */
+  train: 'waiting' | 'integrating' | 'recording';
+  done: number;
+  total: number;
+  nextTask: number;
   status: ProjectStatus;
-  step: number;
   n: number;
+  leaves: string;
 }
 
 export interface FakeDashboardServer {
@@ -32,28 +52,67 @@ export interface FakeDashboardServer {
 
 const now = () => new Date().toISOString();
 
-function initialStatus(id: string, i: number): ProjectStatus {
-  const total = 8 + (i % 7);
-  const done = i % total;
-  const path = CYCLE[i % CYCLE.length]!;
-  return {
-    projectId: id,
-    state: path.split('.')[1] as ProjectStatus['state'],
-    substate: path.split('.')[1]!,
-    currentTask: { id: `${1 + (done % 5)}.${1 + (i % 3)}`, title: `Synthetic task ${done + 1} of ${id}`, attempt: 1 },
-    lanes: [],
-    mergeQueue: [],
-    completedTaskIds: [],
-    skippedTaskIds: [],
-    blockedTaskIds: [],
-    taskCounts: { total, done, skipped: 0, remaining: total - done },
-    lastError: null,
+function value(sim: Sim) {
+  return { active: { running: { dispatch: 'watching', train: sim.train } } };
+}
+
+function project(sim: Sim, seq: number): { status: ProjectStatus; leaves: string } {
+  const context = {
+    ...initialContext({ projectId: sim.id }),
+    lanes: sim.lanes,
+    mergeQueue: sim.mergeQueue,
+    taskCounts: { total: sim.total, done: sim.done, skipped: 0, remaining: sim.total - sim.done },
     tools: { git: '2.39.5', sh: 'dash' },
-    templatePath: null,
-    acceptedCommands: commandsForPath(path, true),
-    seq: 10 + i,
-    updatedAt: now(),
   };
+  const snapshot = projectMachine.resolveState({ value: value(sim), context });
+  return { status: toStatus(snapshot, { seq, updatedAt: now() }), leaves: `active.running.dispatch.watching,active.running.train.${sim.train}` };
+}
+
+function startLane(sim: Sim): Lane {
+  const t = sim.nextTask++;
+  return { taskId: `${1 + Math.floor(t / 4)}.${1 + (t % 4)}`, title: `Synthetic task ${t + 1} of ${sim.id}`, attempt: 1, state: 'preparing', since: now(), error: null };
+}
+
+function initialSim(id: string, i: number): Sim {
+  const total = 8 + (i % 7);
+  const sim: Sim = { id, lanes: [], mergeQueue: [], train: 'waiting', done: i % total, total, nextTask: i % 5, status: null as unknown as ProjectStatus, n: 0, leaves: '' };
+  for (let k = 0; k < PARALLELISM; k++) {
+    const lane = startLane(sim);
+    lane.state = LANE_WALK[(i + k * 2) % (LANE_WALK.length - 1)]!;
+    sim.lanes.push(lane);
+  }
+  Object.assign(sim, project(sim, 10 + i));
+  return sim;
+}
+
+type Step = { kind: 'task'; taskId: string; from: string; to: string; event: string } | { kind: 'project'; event: string };
+
+/** Advance the simulation by one transition (a lane's or the train's). */
+function advance(sim: Sim, k: number): Step {
+  if (sim.train === 'waiting' && sim.mergeQueue.length) {
+    sim.train = 'integrating';
+    return { kind: 'project', event: 'LANE' };
+  }
+  if (sim.train === 'integrating') {
+    sim.train = 'recording';
+    return { kind: 'project', event: 'done.integrating' };
+  }
+  if (sim.train === 'recording') {
+    const head = sim.mergeQueue.shift()!;
+    sim.lanes = sim.lanes.filter((l) => l.taskId !== head);
+    sim.done = sim.done >= sim.total ? 0 : sim.done + 1;
+    sim.train = 'waiting';
+    sim.lanes.push(startLane(sim));
+    return { kind: 'project', event: 'done.recording' };
+  }
+  const walking = sim.lanes.filter((l) => l.state !== 'ready');
+  const lane = walking[k % Math.max(1, walking.length)] ?? sim.lanes[0]!;
+  const i = LANE_WALK.indexOf(lane.state as (typeof LANE_WALK)[number]);
+  const from = lane.state;
+  const to = LANE_WALK[Math.min(i + 1, LANE_WALK.length - 1)]!;
+  sim.lanes = sim.lanes.map((l) => (l === lane ? { ...l, state: to, since: now() } : l));
+  if (to === 'ready' && !sim.mergeQueue.includes(lane.taskId)) sim.mergeQueue = [...sim.mergeQueue, lane.taskId];
+  return { kind: 'task', taskId: lane.taskId, from: `active.${from}`, to: `active.${to}`, event: `done.${from}` };
 }
 
 export async function startFakeDashboardServer(o: { webDir: string; projects: number; rate: number; hotProjectShare?: number }): Promise<FakeDashboardServer> {
@@ -62,7 +121,7 @@ export async function startFakeDashboardServer(o: { webDir: string; projects: nu
   for (let i = 0; i < o.projects; i++) {
     const id = `proj-${String(i).padStart(4, '0')}`;
     ids.push(id);
-    sims.set(id, { status: initialStatus(id, i), step: i % CYCLE.length, n: 0 });
+    sims.set(id, initialSim(id, i));
   }
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -115,29 +174,26 @@ export async function startFakeDashboardServer(o: { webDir: string; projects: nu
     for (const [ws, mine] of subs) if (mine.has(e.projectId)) ws.send(text);
     sent++;
   };
-  /** One envelope: mostly transitions along the happy path, with task and log envelopes mixed in. */
+  /** One envelope: mostly transitions (lanes and the merge train), with task and log envelopes mixed in. */
   const next = () => {
     k++;
     const id = Math.random() < hot ? ids[0]! : ids[Math.floor(Math.random() * ids.length)]!;
     const sim = sims.get(id)!;
     const s = sim.status;
     if (k % 3 === 0) {
-      emit({ type: 'log', projectId: id, seq: s.seq, payload: { stream: k % 2 ? 'stdout' : 'runner', line: `synthetic output line ${k} for ${s.currentTask?.id ?? '-'}`, taskId: s.currentTask?.id ?? null, attempt: s.currentTask?.attempt ?? null, n: ++sim.n } });
+      const lane = s.lanes[k % Math.max(1, s.lanes.length)];
+      emit({ type: 'log', projectId: id, seq: s.seq, payload: { stream: k % 2 ? 'stdout' : 'runner', line: `synthetic output line ${k} for ${lane?.taskId ?? '-'}`, taskId: lane?.taskId ?? null, attempt: lane?.attempt ?? null, n: ++sim.n } });
       return;
     }
-    const from = CYCLE[sim.step]!;
-    sim.step = (sim.step + 1) % CYCLE.length;
-    const to = CYCLE[sim.step]!;
+    const before = sim.leaves;
+    const step = advance(sim, k);
     const seq = s.seq + 1;
     sim.n = 0;
-    const c = { ...s.taskCounts };
-    if (to === 'active.selecting') {
-      c.done = c.done >= c.total ? 0 : c.done + 1;
-      c.remaining = c.total - c.done;
-    }
-    sim.status = { ...s, state: to.split('.')[1] as ProjectStatus['state'], substate: to.split('.')[1]!, seq, updatedAt: now(), taskCounts: c, acceptedCommands: commandsForPath(to, true) };
-    emit({ type: 'transition', projectId: id, seq, payload: { from, to, event: `done.${from.split('.')[1]}` } });
-    if (to === 'active.selecting') emit({ type: 'task', projectId: id, seq, payload: { taskId: s.currentTask?.id ?? '1.1', event: 'completed', attempt: 1, n: ++sim.n } });
+    Object.assign(sim, project(sim, seq));
+    if (step.kind === 'task') emit({ type: 'transition', projectId: id, seq, payload: { from: step.from, to: step.to, event: step.event, taskId: step.taskId } });
+    else emit({ type: 'transition', projectId: id, seq, payload: { from: before, to: sim.leaves, event: step.event } });
+    emit({ type: 'status', projectId: id, seq, payload: sim.status });
+    if (step.event === 'done.recording') emit({ type: 'task', projectId: id, seq, payload: { taskId: s.mergeQueue[0] ?? '1.1', event: 'completed', attempt: 1, n: ++sim.n } });
   };
 
   let rate = o.rate;

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Builds the dashboard: src/web/main.ts → dist/web/assets/app.js (+ app.css from
- * src/web/styles.css) and dist/web/index.html. Everything is bundled (no CDN). The statechart is
- * laid out here, in Node, from the current machine definition (scripts/chart-layout.ts, elkjs)
- * and embedded as the module `devteam:statechart`; elkjs itself never enters the bundle.
+ * src/web/styles.css) and dist/web/index.html. Everything is bundled (no CDN). The statecharts
+ * (project coordinator and task actor) are laid out here, in Node, from the current machine
+ * definitions (scripts/chart-layout.ts, elkjs) and embedded as the module `devteam:statechart`;
+ * elkjs itself never enters the bundle.
  *
  *   node scripts/build-web.mjs [--outdir dist/web] [--dev]
  *
@@ -29,7 +30,7 @@ const { chartLayout } = await tsImport('./chart-layout.ts', import.meta.url);
 const { chart, summary } = await chartLayout();
 process.stdout.write(`${summary}\n`);
 
-/** `devteam:statechart` → the chart laid out above; elkjs → an error (it is build-time only). */
+/** `devteam:statechart` → the charts laid out above; elkjs → an error (it is build-time only). */
 const statechart = {
   name: 'statechart',
   setup(build) {
@@ -62,7 +63,7 @@ await esbuild.build({
   logLevel: 'warning',
 });
 await copyFile(join(root, 'src/web/index.html'), join(outdir, 'index.html'));
-// The embedded layout, for inspection (and for the test that checks it is the current machine's).
+// The embedded layouts, for inspection (and for the test that checks they are the current machines').
 await writeFile(join(outdir, 'statechart.json'), JSON.stringify(chart) + '\n');
 const bytes = Object.entries(result.metafile.outputs).reduce((n, [file, o]) => (file.endsWith('.js') ? n + o.bytes : n), 0);
 await writeFile(join(outdir, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), ms: Date.now() - started, bytes }, null, 2) + '\n');

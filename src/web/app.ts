@@ -1,20 +1,25 @@
 /**
  * The dashboard: REST for the initial statuses and the commands, the /ws/devteam stream for
  * everything live (both through the typed client in src/client), UI state in @xstate/store,
- * DOM updates batched per animation frame.
+ * DOM updates batched per animation frame. Panels: the project chart, the lanes (tasks in flight,
+ * merge queue), the task chart of one lane, context, commands, transitions, log.
  */
 import { createClient, createStream, type DevTeamClient, type DevTeamStream } from '../client/index.ts';
 import type { ProjectConfig } from '../domain/projectConfig.ts';
 import type { Command } from '../domain/status.ts';
+import charts from 'devteam:statechart';
+import { projectChartView, shownLane, taskChartView } from './chartViews.ts';
 import { createChartPanel } from './components/chart.ts';
 import { createControls } from './components/controls.ts';
 import { createDetails } from './components/details.ts';
 import { createHeader } from './components/header.ts';
 import { createInitForm } from './components/initForm.ts';
+import { createLanes, type LaneCommand } from './components/lanes.ts';
 import { createLogTail } from './components/logTail.ts';
 import { createProjectList } from './components/projectList.ts';
 import { createTimeline } from './components/timeline.ts';
 import { h } from './dom.ts';
+import { sendLaneCommand } from './laneCommand.ts';
 import { startRenderLoop, type RenderLoop } from './render.ts';
 import { createUiStore, type UiStore } from './store.ts';
 
@@ -63,14 +68,16 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
     }, 250);
   };
 
-  const runCommand = async (projectId: string, cmd: Command) => {
+  /** A project command, or RETRY / SKIP for one lane (`taskId` in the body). */
+  const runCommand = async (projectId: string, cmd: Command, taskId?: string) => {
     store.trigger.busy({ busy: true });
+    const what = taskId ? `${cmd} ${projectId} task ${taskId}` : `${cmd} ${projectId}`;
     try {
-      const r = await client.command(projectId, cmd);
+      const r = taskId ? await sendLaneCommand(opts, projectId, cmd as LaneCommand, taskId) : await client.command(projectId, cmd);
       store.trigger.statuses({ items: [r.status] });
       store.trigger.notice({ notice: r.pending ? { kind: 'info', text: `${cmd} accepted; cleanup still running` } : null });
     } catch (err) {
-      store.trigger.notice({ notice: { kind: 'error', text: `${cmd} ${projectId}: ${message(err)}` } });
+      store.trigger.notice({ notice: { kind: 'error', text: `${what}: ${message(err)}` } });
     } finally {
       store.trigger.busy({ busy: false });
     }
@@ -93,16 +100,18 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
   const header = createHeader({ onDismiss: () => store.trigger.notice({ notice: null }) });
   const list = createProjectList({ onSelect: (id) => store.trigger.select({ id }), invalidate });
   const form = createInitForm({ onSubmit: initialize });
-  const chart = createChartPanel({ invalidate });
+  const chart = createChartPanel({ chart: charts.project, name: 'project', title: 'Statechart', empty: 'no project selected', view: projectChartView(charts.project), invalidate });
+  const lanes = createLanes({ onCommand: (id, cmd, taskId) => void runCommand(id, cmd, taskId), onShow: (taskId) => store.trigger.selectLane({ taskId }), shownLane });
+  const taskChart = createChartPanel({ chart: charts.task, name: 'task', title: 'Task statechart', empty: 'no task in flight', view: taskChartView(charts.task), invalidate });
   const details = createDetails();
   const controls = createControls({ onCommand: (id, cmd) => void runCommand(id, cmd) });
   const timeline = createTimeline();
   const logs = createLogTail();
   root.replaceChildren(
     header.el,
-    h('div', { class: 'layout' }, h('aside', { class: 'side' }, form.el, list.el), h('main', { class: 'main' }, chart.el, h('div', { class: 'grid' }, details.el, controls.el, timeline.el, logs.el))),
+    h('div', { class: 'layout' }, h('aside', { class: 'side' }, form.el, list.el), h('main', { class: 'main' }, chart.el, lanes.el, taskChart.el, h('div', { class: 'grid' }, details.el, controls.el, timeline.el, logs.el))),
   );
-  loop = startRenderLoop(store, [header.render, list.render, chart.render, details.render, controls.render, timeline.render, logs.render]);
+  loop = startRenderLoop(store, [header.render, list.render, chart.render, lanes.render, taskChart.render, details.render, controls.render, timeline.render, logs.render]);
 
   stream.onState((state) => store.trigger.connection({ state }));
   stream.onEnvelope((e) => {
@@ -115,5 +124,5 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
     clearInterval(timer);
     stream.close();
   });
-  return { store, client, stream, loop, chartReady: chart.ready };
+  return { store, client, stream, loop, chartReady: Promise.all([chart.ready, taskChart.ready]).then(() => undefined) };
 }

@@ -1,7 +1,8 @@
 /**
  * Pure reducers from stream envelopes and REST answers to the per-project view the dashboard
  * shows. The status comes from the server (snapshots, status envelopes, REST) and is never
- * re-derived here; transitions feed the timeline and the diagram's animation, logs the log tail.
+ * re-derived here; transitions feed the timeline and the diagrams' animation (the project's on
+ * the project chart, a lane's — envelopes with a `taskId` — on the task chart), logs the log tail.
  */
 import type { Delivered } from '../client/index.ts';
 import type { ProjectStatus } from '../domain/status.ts';
@@ -32,14 +33,21 @@ export interface ProjectView {
   status: ProjectStatus;
   timeline: TimelineEntry[];
   logs: LogLine[];
-  /** The last transition seen live (animated on the diagram). */
+  /** The project actor's last transition seen live (animated on the project chart). */
   last: TimelineEntry | null;
+  /** Each lane's (task actor's) last transition seen live (animated on the task chart), at most LANE_CAP. */
+  laneLast: Record<string, TimelineEntry>;
+  /** The lane whose task actor transitioned last (the task chart follows it unless one is picked). */
+  lastLane: string | null;
 }
+
+/** Lanes whose last transition is kept (finished lanes drop out first). */
+export const LANE_CAP = 64;
 
 const capPush = <T>(list: T[], item: T, cap: number): T[] => (list.length >= cap ? [...list.slice(list.length - cap + 1), item] : [...list, item]);
 
 export function emptyView(status: ProjectStatus): ProjectView {
-  return { status, timeline: [], logs: [], last: null };
+  return { status, timeline: [], logs: [], last: null, laneLast: {}, lastLane: null };
 }
 
 /** Apply an authoritative status unless an envelope already moved past it. */
@@ -47,6 +55,14 @@ export function applyStatus(view: ProjectView | undefined, status: ProjectStatus
   if (!view) return emptyView(status);
   if (status.seq < view.status.seq) return view;
   return { ...view, status };
+}
+
+/** `laneLast` with `taskId`'s entry replaced (moved last), the oldest dropped beyond LANE_CAP. */
+function setLaneLast(map: Record<string, TimelineEntry>, taskId: string, entry: TimelineEntry): Record<string, TimelineEntry> {
+  const { [taskId]: _old, ...rest } = map;
+  const keys = Object.keys(rest);
+  for (const k of keys.slice(0, Math.max(0, keys.length - LANE_CAP + 1))) delete rest[k];
+  return { ...rest, [taskId]: entry };
 }
 
 export function applyEnvelope(view: ProjectView | undefined, e: Delivered): ProjectView | undefined {
@@ -61,7 +77,9 @@ export function applyEnvelope(view: ProjectView | undefined, e: Delivered): Proj
     case 'transition': {
       if (!view) return view;
       const entry: TimelineEntry = { seq: e.seq, ts: e.ts, from: e.payload.from, to: e.payload.to, event: e.payload.event, taskId: e.payload.taskId ?? null };
-      return { ...view, timeline: capPush(view.timeline, entry, TIMELINE_CAP), last: entry };
+      const timeline = capPush(view.timeline, entry, TIMELINE_CAP);
+      if (entry.taskId === null) return { ...view, timeline, last: entry };
+      return { ...view, timeline, laneLast: setLaneLast(view.laneLast, entry.taskId, entry), lastLane: entry.taskId };
     }
     case 'log': {
       if (!view) return view;

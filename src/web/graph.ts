@@ -1,11 +1,15 @@
 /**
- * The statechart as a plain graph, read from the machine's own definition (no copy of the
- * state list anywhere): every state node becomes a node (compound ones contain their children),
- * every transition with a target becomes an edge labelled with its event. Invoke completions
- * are labelled `done.<src>` / `error.<src>`; an edge to a history node targets that node.
- * Pure and DOM-free: runs in Node (tests) and the browser.
+ * The statechart as a plain graph, read from a machine's own definition (no copy of the state
+ * list anywhere): every state node becomes a node (compound and parallel ones contain their
+ * children), every transition with a target becomes an edge labelled with its event, eventless
+ * (`always`) ones included. Invoke completions are labelled `done.<src>` / `error.<src>`; an edge
+ * to a history node targets that node. Build time and tests only: the browser gets the laid-out
+ * chart as data (the runtime helpers that read it are in chart/match.ts and chart/active.ts).
  */
 import { projectMachine } from '../machines/project.machine.ts';
+import { ALWAYS } from './chart/types.ts';
+
+export { ALWAYS };
 
 export type NodeKind = 'root' | 'compound' | 'atomic' | 'history' | 'final';
 
@@ -20,6 +24,8 @@ export interface GraphNode {
   invokes: string | null;
   /** The initial child's id, for compound states. */
   initial: string | null;
+  /** A parallel state: its children are regions, all active at once. */
+  parallel: boolean;
 }
 
 export interface GraphEdge {
@@ -38,9 +44,9 @@ export interface GraphEdge {
 
 /** One transition of a merged edge. */
 export interface GraphEvent {
-  /** As on the diagram: `PAUSE`, `done.runAgent`, `error.syncRepo`. */
+  /** As on the diagram: `PAUSE`, `done.runAgent`, `error.syncRepo`, `always` (eventless). */
   label: string;
-  /** As the stream reports it: `PAUSE`, `done.executing`. */
+  /** As the stream reports it: `PAUSE`, `done.executing`; `''` for an eventless transition (taken after any event). */
   key: string;
   guard: string | null;
   /** Unguarded, but listed after guarded alternatives for the same event: taken when none of them holds. */
@@ -61,7 +67,10 @@ export interface StateNodeLike {
   invoke: Array<{ id: string; src: unknown }>;
   initial?: { target?: StateNodeLike[] } | undefined;
   transitions: Map<string, Array<{ target?: readonly StateNodeLike[] | undefined; guard?: unknown; eventType: string }>>;
+  /** Eventless transitions (event type `''`). */
+  always?: Array<{ target?: readonly StateNodeLike[] | undefined; guard?: unknown; eventType: string }> | undefined;
 }
+
 
 const DONE_OR_ERROR = /^xstate\.(done|error)\.actor\.(.+)$/;
 
@@ -76,7 +85,8 @@ function guardName(guard: unknown): string | null {
   if (typeof guard === 'string') return guard;
   const g = guard as { type?: string; params?: unknown };
   if (typeof g.type !== 'string') return 'guard';
-  return g.params !== undefined && typeof g.params !== 'object' ? `${g.type}:${String(g.params)}` : g.type;
+  // Static params (`haltedFrom: 'integrating'`) are part of the name; computed ones (a function) are not.
+  return typeof g.params === 'string' || typeof g.params === 'number' || typeof g.params === 'boolean' ? `${g.type}:${String(g.params)}` : g.type;
 }
 
 function srcName(src: unknown): string {
@@ -86,6 +96,7 @@ function srcName(src: unknown): string {
 }
 
 function eventLabel(node: StateNodeLike, eventType: string): string {
+  if (eventType === '') return ALWAYS;
   const m = DONE_OR_ERROR.exec(eventType);
   if (!m) return eventType;
   const inv = node.invoke.find((i) => i.id === m[2]);
@@ -105,8 +116,9 @@ export function buildGraph(root: StateNodeLike = projectMachine.root as unknown 
     const kind: NodeKind = parent === null ? 'root' : n.type === 'history' ? 'history' : n.type === 'final' ? 'final' : children.length ? 'compound' : 'atomic';
     const label = kind === 'history' ? (n.history === 'deep' ? 'H*' : 'H') : (n.path[n.path.length - 1] ?? '');
     const initial = n.initial?.target?.[0] ? nodeId(n.initial.target[0].path) : null;
-    nodes.push({ id, parent, label, kind, invokes: n.invoke[0] ? srcName(n.invoke[0].src) : null, initial });
-    for (const [eventType, list] of n.transitions) {
+    nodes.push({ id, parent, label, kind, invokes: n.invoke[0] ? srcName(n.invoke[0].src) : null, initial, parallel: n.type === 'parallel' });
+    const lists: Array<[string, NonNullable<StateNodeLike['always']>]> = [...n.transitions, ...(n.always?.length ? [['', n.always] as [string, NonNullable<StateNodeLike['always']>]] : [])];
+    for (const [eventType, list] of lists) {
       for (const [i, t] of list.entries()) {
         for (const target of t.target ?? []) {
           const to = nodeId(target.path);
@@ -127,50 +139,4 @@ export function buildGraph(root: StateNodeLike = projectMachine.root as unknown 
   };
   visit(root, null);
   return { nodes, edges: [...edges.values()] };
-}
-
-/** Ids of `id` and all its ancestors, innermost first (`a.b.c` → `a.b.c`, `a.b`, `a`). */
-export function selfAndAncestors(id: string): string[] {
-  const out: string[] = [];
-  const parts = id.split('.');
-  for (let i = parts.length; i > 0; i--) out.push(parts.slice(0, i).join('.'));
-  return out;
-}
-
-/** Names of the machine's top-level states (read from the definition once). */
-let topLevelStates: ReadonlySet<string> | null = null;
-const topLevel = () => (topLevelStates ??= new Set(Object.keys((projectMachine.root as unknown as StateNodeLike).states)));
-
-/**
- * The diagram node for a status. The status projection (src/machines/status.ts) reports a
- * top-level state by its own name (paused, halted, stopping, stopped, and any added later) and a
- * state inside `active` by its name plus its path below `active` in `substate`.
- */
-export function nodeForStatus(s: { state: string; substate: string | null }): string {
-  if (topLevel().has(s.state)) return s.state;
-  return `active.${s.substate ?? s.state}`;
-}
-
-/** For a top-level state that carries a substate (paused): the node it resumes into, else null. */
-export function resumeNodeForStatus(s: { state: string; substate: string | null }): string | null {
-  return topLevel().has(s.state) && s.substate ? `active.${s.substate}` : null;
-}
-
-/**
- * The drawn edges that a streamed transition `{from, to, event}` took: an edge leaves `from`
- * or one of its ancestors and enters `to`, one of its ancestors (initial child resolution) or a
- * history node of one of its ancestors; edges whose event matches win, the innermost source first.
- */
-export function edgesForTransition(graph: StateGraph, t: { from: string | null; to: string; event: string }): GraphEdge[] {
-  if (!t.from) return [];
-  const fromChain = selfAndAncestors(t.from);
-  const toChain = new Set(selfAndAncestors(t.to));
-  const history = new Set(graph.nodes.filter((n) => n.kind === 'history' && n.parent !== null && toChain.has(n.parent)).map((n) => n.id));
-  const hits = graph.edges.filter((e) => fromChain.includes(e.source) && (toChain.has(e.target) || history.has(e.target)));
-  const byEvent = hits.filter((e) => e.keys.includes(t.event));
-  const pool = byEvent.length ? byEvent : hits;
-  if (!pool.length) return [];
-  const depth = (e: GraphEdge) => fromChain.indexOf(e.source);
-  const best = Math.min(...pool.map(depth));
-  return pool.filter((e) => depth(e) === best);
 }

@@ -1,9 +1,10 @@
 /**
- * Build-time layout of the consolidated statechart with elkjs. Each level (the inside of a
+ * Build-time layout of the consolidated statecharts (the project coordinator, and the task actor
+ * each lane runs) with elkjs. Each level (the inside of a
  * compound state, and the root) is a flat graph laid out on its own; its direction and wrapping
  * are chosen by a small search, bottom-up: every level keeps its few best shapes (no other is both
- * narrower and lower), and the root picks the combination that fits the dashboard's chart panel
- * (TARGET_BOX) at the largest scale, so the chart stays legible at its default zoom as the machine
+ * narrower and lower), and the root picks the combination that fits its chart panel
+ * (PANEL_BOX) at the largest scale, so the chart stays legible at its default zoom as the machine
  * grows. Runs in Node only — scripts/chart-layout.ts calls it while the dashboard is built and
  * the result is embedded in the bundle, so the browser never loads elkjs.
  */
@@ -14,13 +15,24 @@ import { METRICS } from './chart/metrics.ts';
 import { ringOrder } from './chart/order.ts';
 import { consolidate } from './chart/consolidate.ts';
 import type { ChartGraph, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
-import { buildGraph } from './graph.ts';
+import { projectMachine } from '../machines/project.machine.ts';
+import { taskMachine } from '../machines/task.machine.ts';
+import type { Charts } from './chart/types.ts';
+import { buildGraph, type StateNodeLike } from './graph.ts';
 
-export type { Box, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
+export type { Box, Charts, LaidOutChart, LaidOutEdge, LaidOutNode } from './chart/types.ts';
 export { leafSize } from './chart/elkModel.ts';
 
-/** The chart panel's drawing area at 1280×720 (CSS px): what the layout is fitted to. */
-export const TARGET_BOX = { width: 900, height: 520 } as const;
+/**
+ * The charts' drawing areas at 1280×720 (CSS px): what each layout is fitted to. They follow
+ * styles.css: the main column is 916 px wide inside the canvas padding (900 leaves room for a
+ * scroll bar); the project canvas is `100vh - 170px` tall (538 px inside its padding at 720), the
+ * task canvas 372 px (360 inside).
+ */
+export const PANEL_BOX = { project: { width: 900, height: 535 }, task: { width: 900, height: 360 } } as const;
+
+/** The project chart's panel (the default box). */
+export const TARGET_BOX = PANEL_BOX.project;
 
 /** The per-level options the search tries (each in definition order and, for a loop, ring order). */
 export const LEVEL_CHOICES: LevelOptions[] = [{ 'elk.direction': 'DOWN' }, { 'elk.direction': 'RIGHT' }];
@@ -103,11 +115,11 @@ function compose(graph: ChartGraph, root: LevelLayout): LaidOutChart {
     [...floatingHistory(kids, graph.edges)].forEach((id, i) => {
       const g = byId.get(id)!;
       const x = dx + l.width - COMPOUND_PADDING.right - HISTORY_SIZE * (i + 1) - 6 * i;
-      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: false, x, y: dy + 5, w: HISTORY_SIZE, h: HISTORY_SIZE });
+      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: false, parallel: false, x, y: dy + 5, w: HISTORY_SIZE, h: HISTORY_SIZE });
     });
     for (const [id, b] of l.boxes) {
       const g = byId.get(id)!;
-      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: initials.has(id), x: b.x + dx, y: b.y + dy, w: b.w, h: b.h });
+      nodes.push({ id, parent: g.parent, label: g.label, kind: g.kind, invokes: g.invokes, initial: initials.has(id), parallel: g.parallel, x: b.x + dx, y: b.y + dy, w: b.w, h: b.h });
       const inner = l.inner.get(id);
       if (inner) place(inner, b.x + dx, b.y + dy, id);
     }
@@ -129,16 +141,31 @@ export async function layoutGraph(graph: ChartGraph, box: { width: number; heigh
   let all = await shapes(graph, '', LEVEL_CHOICES);
   if (Math.max(...all.map(score)) < MIN_SCALE) all = [...all, ...(await shapes(graph, '', [...LEVEL_CHOICES, ...WRAPPING_CHOICES]))];
   const top = Math.max(...all.map(score));
-  // Among the shapes within 3 % of the best fit, the one with the shortest edges reads best.
-  const best = all.filter((l) => score(l) >= top * 0.97).sort((a, b) => edgeLength(a) - edgeLength(b))[0]!;
+  // Among the shapes within 3 % of the best fit (and still legible when the best is), the one
+  // with the shortest edges reads best.
+  const floor = top >= MIN_SCALE ? Math.max(MIN_SCALE, top * 0.97) : top * 0.97;
+  const best = all.filter((l) => score(l) >= floor).sort((a, b) => edgeLength(a) - edgeLength(b))[0]!;
   return compose(graph, best);
 }
 
 /**
- * The dashboard's statechart for a machine (default: the project machine): its graph read from
- * the definition, consolidated and laid out. The build (scripts/chart-layout.ts) and the tests
- * call this same function.
+ * The dashboard's statechart for a machine (default: the project machine, in its panel): its
+ * graph read from the definition, consolidated and laid out.
  */
-export async function layoutMachine(root?: Parameters<typeof buildGraph>[0]): Promise<LaidOutChart> {
-  return layoutGraph(consolidate(buildGraph(root)));
+export async function layoutMachine(root?: StateNodeLike, box: { width: number; height: number } = TARGET_BOX): Promise<LaidOutChart> {
+  return layoutGraph(consolidate(buildGraph(root)), box);
+}
+
+/** The machine each chart draws. */
+export const CHART_MACHINES = {
+  project: projectMachine.root as unknown as StateNodeLike,
+  task: taskMachine.root as unknown as StateNodeLike,
+} as const;
+
+/**
+ * Both charts the dashboard embeds, each fitted to its panel. The build (scripts/chart-layout.ts)
+ * and the tests call this same function.
+ */
+export async function layoutCharts(): Promise<Charts> {
+  return { project: await layoutMachine(CHART_MACHINES.project, PANEL_BOX.project), task: await layoutMachine(CHART_MACHINES.task, PANEL_BOX.task) };
 }

@@ -17,6 +17,8 @@ export interface UiContext {
   /** Project ids, sorted. */
   ids: string[];
   selectedId: string | null;
+  /** The lane picked for the task chart (null: follow the lane that moved last). */
+  selectedLane: string | null;
   connection: ConnectionState;
   notice: Notice | null;
   /** Envelopes applied so far (shown in the header). */
@@ -43,6 +45,7 @@ export const initialContext = (): UiContext => ({
   projects: {},
   ids: [],
   selectedId: null,
+  selectedLane: null,
   connection: 'connecting',
   notice: null,
   envelopes: 0,
@@ -71,7 +74,8 @@ export function createUiStore(context: UiContext = initialContext()) {
         const ids = prev ? ctx.ids : insertSorted(ctx.ids, e.projectId);
         return { ...ctx, projects: { ...ctx.projects, [e.projectId]: next }, ids, envelopes: ctx.envelopes + 1, selectedId: ctx.selectedId ?? e.projectId };
       },
-      select: (ctx, ev: { id: string }) => ({ ...ctx, selectedId: ev.id }),
+      select: (ctx, ev: { id: string }) => (ev.id === ctx.selectedId ? ctx : { ...ctx, selectedId: ev.id, selectedLane: null }),
+      selectLane: (ctx, ev: { taskId: string | null }) => ({ ...ctx, selectedLane: ev.taskId }),
       connection: (ctx, ev: { state: ConnectionState }) => ({ ...ctx, connection: ev.state }),
       notice: (ctx, ev: { notice: Notice | null }) => ({ ...ctx, notice: ev.notice }),
       busy: (ctx, ev: { busy: boolean }) => ({ ...ctx, busy: ev.busy }),

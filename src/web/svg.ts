@@ -12,8 +12,9 @@ const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESC[c]!);
 const r = (n: number) => Math.round(n * 10) / 10;
 
-function nodeSvg(n: LaidOutNode): string {
-  const attrs = `class="sc-node sc-${n.kind}${n.initial ? ' sc-initial' : ''}" data-state="${esc(n.id)}"`;
+function nodeSvg(n: LaidOutNode, region: boolean): string {
+  const extra = `${n.initial ? ' sc-initial' : ''}${n.parallel ? ' sc-parallel' : ''}${region ? ' sc-region' : ''}`;
+  const attrs = `class="sc-node sc-${n.kind}${extra}" data-state="${esc(n.id)}"`;
   if (n.kind === 'history') {
     const cx = r(n.x + n.w / 2);
     const cy = r(n.y + n.h / 2);
@@ -22,7 +23,8 @@ function nodeSvg(n: LaidOutNode): string {
   const rect = `<rect x="${r(n.x)}" y="${r(n.y)}" width="${r(n.w)}" height="${r(n.h)}" rx="${n.kind === 'compound' ? 12 : 9}"/>`;
   const initial = n.initial && n.kind !== 'compound' ? `<circle class="sc-initial-dot" cx="${r(n.x)}" cy="${r(n.y)}" r="4.5"/>` : '';
   if (n.kind === 'compound') {
-    return `<g ${attrs}><title>${esc(n.id)}</title>${rect}<text class="sc-title" x="${r(n.x + 12)}" y="${r(n.y + METRICS.titleFont + 6)}">${esc(n.label)}</text></g>`;
+    const what = n.parallel ? ' — parallel: all its regions are active at once' : region ? ' — a region of a parallel state' : '';
+    return `<g ${attrs}><title>${esc(n.id + what)}</title>${rect}<text class="sc-title" x="${r(n.x + 12)}" y="${r(n.y + METRICS.titleFont + 6)}">${esc(n.label)}</text></g>`;
   }
   const inner = n.kind === 'final' ? `<rect class="sc-final-inner" x="${r(n.x + 4)}" y="${r(n.y + 4)}" width="${r(n.w - 8)}" height="${r(n.h - 8)}" rx="6"/>` : '';
   const cx = r(n.x + n.w / 2);
@@ -56,7 +58,7 @@ export function edgeTooltip(e: LaidOutEdge): string {
   return [e.note, ...lines].filter(Boolean).join('\n');
 }
 
-function edgeSvg(e: LaidOutEdge): string {
+function edgeSvg(e: LaidOutEdge, marker: string): string {
   if (e.points.length < 2) return '';
   let label = '';
   if (e.label && e.labels.length) {
@@ -68,18 +70,21 @@ function edgeSvg(e: LaidOutEdge): string {
   const role = e.role === 'step' ? '' : ` sc-${e.role}`;
   return (
     `<g class="sc-edge${role}" data-edge="${e.id}" data-role="${e.role}" data-from="${esc(e.source)}" data-to="${esc(e.target)}"><title>${esc(edgeTooltip(e))}</title>` +
-    `<path class="sc-hit" d="${pathD(e.points)}"/><path class="sc-line" d="${pathD(e.points)}" marker-end="url(#sc-arrow${role ? '-group' : ''})"/>${label}</g>`
+    `<path class="sc-hit" d="${pathD(e.points)}"/><path class="sc-line" d="${pathD(e.points)}" marker-end="url(#${marker}-arrow${role ? '-group' : ''})"/>${label}</g>`
   );
 }
 
-/** Compound nodes first (behind), then edges, then leaf nodes, then edge labels on top. */
-export function renderSvg(chart: LaidOutChart): string {
-  const compounds = chart.nodes.filter((n) => n.kind === 'compound').map(nodeSvg).join('');
-  const leaves = chart.nodes.filter((n) => n.kind !== 'compound').map(nodeSvg).join('');
-  const edges = chart.edges.map(edgeSvg).join('');
-  const marker = (id: string) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"/></marker>`;
+/** Compound nodes first (behind), then leaf nodes, then edges with their labels on top. */
+export function renderSvg(chart: LaidOutChart, opts: { label: string; id: string } = { label: 'Project statechart', id: 'sc' }): string {
+  const parallel = new Set(chart.nodes.filter((n) => n.parallel).map((n) => n.id));
+  const draw = (n: LaidOutNode) => nodeSvg(n, n.parent !== null && parallel.has(n.parent));
+  const compounds = chart.nodes.filter((n) => n.kind === 'compound').map(draw).join('');
+  const leaves = chart.nodes.filter((n) => n.kind !== 'compound').map(draw).join('');
+  const edges = chart.edges.map((e) => edgeSvg(e, opts.id)).join('');
+  // Marker ids are prefixed per chart: two charts share one document.
+  const marker = (id: string, cls: string) => `<marker id="${opts.id}-${id}" class="${cls}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"/></marker>`;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" class="statechart" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="Project statechart">` +
-    `<defs>${marker('sc-arrow')}${marker('sc-arrow-group')}</defs><g class="sc-compounds">${compounds}</g><g class="sc-leaves">${leaves}</g><g class="sc-edges">${edges}</g></svg>`
+    `<svg xmlns="http://www.w3.org/2000/svg" class="statechart" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="${esc(opts.label)}">` +
+    `<defs>${marker('arrow', 'sc-marker')}${marker('arrow-group', 'sc-marker sc-marker-group')}</defs><g class="sc-compounds">${compounds}</g><g class="sc-leaves">${leaves}</g><g class="sc-edges">${edges}</g></svg>`
   );
 }

@@ -18,7 +18,7 @@
  *    that compound.
  */
 import type { GraphEvent, GraphNode, StateGraph } from '../graph.ts';
-import type { ChartEdge, ChartGraph, EdgeMember, EdgeRole } from './types.ts';
+import { ALWAYS, type ChartEdge, type ChartGraph, type EdgeMember, type EdgeRole } from './types.ts';
 
 /** How many states a lift or fan-out needs before it is drawn as one edge. */
 export const MIN_GROUP = 3;
@@ -33,6 +33,7 @@ export function eventFamily(event: string): string {
 export function memberLabel(m: Pick<EdgeMember, 'event' | 'guard' | 'fallback'>): string {
   const family = eventFamily(m.event);
   const guard = m.guard ? `[${m.guard}]` : m.fallback ? 'else' : '';
+  if (family === ALWAYS) return guard || ALWAYS; // eventless: when its guard holds
   if (family === 'done.*') return guard; // a step finished: the arrow alone says it
   if (family === 'error.*') return guard ? `fails ${guard}` : 'fails';
   return m.event; // a command or signal: its guard is in the tooltip

@@ -1,6 +1,6 @@
 /**
  * The statechart's legend, written from the chart data: what the highlights mean, the notation
- * (unlabelled arrows, guards, border arrows, history), and one line per consolidated edge
+ * (unlabelled arrows, guards, border arrows, history, parallel regions), and one line per consolidated edge
  * saying which transitions of the machine it stands for.
  */
 import { h } from '../dom.ts';
@@ -34,6 +34,7 @@ export function createLegend(chart: LaidOutChart): HTMLElement {
     item(h('span', { class: 'lg-line' }), 'no label: the step is done; [guard] / else: which way it goes'),
     item(h('span', { class: 'lg-line lg-group' }), "from or to a box's border: any state inside it"),
     ...(chart.nodes.some((n) => n.kind === 'history') ? [item(h('b', {}, 'H*'), ' where RESUME returns (the state PAUSE left)')] : []),
+    ...(chart.nodes.some((n) => n.parallel) ? [item(h('span', { class: 'lg-swatch lg-region' }), 'regions of a parallel state: all active at once')] : []),
   );
   const groups = chart.edges.flatMap((e) =>
     describeEdge(e).map((d) => h('li', { 'data-legend-edge': e.id, title: `${d.title}: ${d.text}` }, h('b', {}, d.title), ` — ${d.text}`)),

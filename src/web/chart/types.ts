@@ -5,6 +5,9 @@
  */
 import type { GraphNode, NodeKind } from '../graph.ts';
 
+/** The label of an eventless (`always`) transition (its stream key is `''`: taken after any event). */
+export const ALWAYS = 'always';
+
 /**
  * How a drawn edge came about:
  * - `step`: the transitions between one pair of states (as in the machine);
@@ -75,6 +78,8 @@ export interface LaidOutNode extends Box {
   invokes: string | null;
   /** The initial child of its parent. */
   initial: boolean;
+  /** A parallel state (its compound children are regions, all active at once). */
+  parallel: boolean;
 }
 
 /** A drawn edge with its polyline and label box (absolute coordinates). */
@@ -89,4 +94,10 @@ export interface LaidOutChart {
   height: number;
   nodes: LaidOutNode[];
   edges: LaidOutEdge[];
+}
+
+/** The charts the dashboard embeds: the project coordinator, and the task actor of every lane. */
+export interface Charts {
+  project: LaidOutChart;
+  task: LaidOutChart;
 }

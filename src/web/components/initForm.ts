@@ -1,6 +1,7 @@
 /**
  * The form that initializes a project (POST …/initialize): id, repository (url, branch, token
- * variable), the verify command (run as `sh -c "<command>"`), the agent kind and the sandbox.
+ * variable), the verify command (run as `sh -c "<command>"`), the agent kind, the sandbox and the
+ * parallelism (tasks in flight at once).
  */
 import type { ProjectConfig } from '../../domain/projectConfig.ts';
 import { h } from '../dom.ts';
@@ -19,12 +20,14 @@ export function readConfig(form: HTMLFormElement): ProjectConfig {
   const agent: ProjectConfig['agent'] =
     kind === 'command' ? { kind: 'command', argv: ['sh', '-c', v('agentArgs')] } : kind === 'aider' ? { kind: 'aider', ...(v('agentArgs') ? { model: v('agentArgs') } : {}) } : { kind: 'script' };
   const sandbox = v('sandbox');
+  const parallelism = v('parallelism');
   return {
     projectId: v('projectId'),
     repo: { url: v('repoUrl'), branch: v('branch') || 'main', ...(v('tokenEnv') ? { tokenEnv: v('tokenEnv') } : {}) },
     verify: { command: verifyArgv(v('verify')) },
     agent,
     ...(sandbox ? { sandbox: { kind: sandbox as 'local' | 'docker' } } : {}),
+    ...(parallelism ? { parallelism: Number(parallelism) } : {}),
   };
 }
 
@@ -43,7 +46,12 @@ export function createInitForm(opts: { onSubmit(config: ProjectConfig): Promise<
     h('div', { class: 'field-row' }, field('Branch', h('input', { name: 'branch', value: 'main' })), field('Token env var', h('input', { name: 'tokenEnv', placeholder: 'GIT_TOKEN' }))),
     field('Verify command', h('input', { name: 'verify', required: true, placeholder: 'npm test' }), 'run as sh -c "…" in the sandbox'),
     h('div', { class: 'field-row' }, field('Agent', agentKind), field('Sandbox', h('select', { name: 'sandbox' }, h('option', { value: '' }, 'server default'), h('option', { value: 'local' }, 'local'), h('option', { value: 'docker' }, 'docker')))),
-    field('Agent command / model', agentArgs),
+    h(
+      'div',
+      { class: 'field-row' },
+      field('Agent command / model', agentArgs),
+      field('Parallelism', h('input', { name: 'parallelism', type: 'number', min: 1, max: 16, step: 1, placeholder: '1' }), 'tasks in flight'),
+    ),
     submit,
   ) as HTMLFormElement;
   form.addEventListener('submit', (ev) => {

@@ -79,7 +79,7 @@ export function createProjectList(opts: { onSelect(id: string): void; invalidate
     const w = `${p.pct}%`;
     if (row.bar.style.width !== w) row.bar.style.width = w;
     setText(row.count, p.text);
-    setText(row.task, s.currentTask ? `${s.currentTask.id} · try ${s.currentTask.attempt}` : '');
+    setText(row.task, s.lanes.length > 1 ? `${s.lanes.length} lanes: ${s.lanes.map((l) => l.taskId).join(', ')}` : s.currentTask ? `${s.currentTask.id} · try ${s.currentTask.attempt}` : '');
     toggleClass(row.el, 'selected', selected);
     row.el.setAttribute('aria-selected', String(selected));
     row.shownId = id;
