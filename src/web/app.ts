@@ -19,7 +19,6 @@ import { createLogTail } from './components/logTail.ts';
 import { createProjectList } from './components/projectList.ts';
 import { createTimeline } from './components/timeline.ts';
 import { h } from './dom.ts';
-import { sendLaneCommand } from './laneCommand.ts';
 import { startRenderLoop, type RenderLoop } from './render.ts';
 import { createUiStore, type UiStore } from './store.ts';
 
@@ -73,7 +72,7 @@ export function startApp(root: HTMLElement, opts: { baseUrl: string; token?: str
     store.trigger.busy({ busy: true });
     const what = taskId ? `${cmd} ${projectId} task ${taskId}` : `${cmd} ${projectId}`;
     try {
-      const r = taskId ? await sendLaneCommand(opts, projectId, cmd as LaneCommand, taskId) : await client.command(projectId, cmd);
+      const r = await client.command(projectId, cmd, taskId ? { taskId } : {});
       store.trigger.statuses({ items: [r.status] });
       store.trigger.notice({ notice: r.pending ? { kind: 'info', text: `${cmd} accepted; cleanup still running` } : null });
     } catch (err) {
