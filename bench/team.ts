@@ -22,7 +22,7 @@
  * task's non-merge time) and train (merge+push, one serial train cycle) are the means of the
  * parallelism-1 run, in which nothing contends and no merge needs a re-verify.
  *
- *   npx tsx bench/team.ts [--step 2] [--p 1,2,4]        (npm run bench:team)
+ *   npx tsx bench/team.ts [--step 2] [--p 1,2,4] [--limit 3600]        (npm run bench:team)
  *   Postgres: BENCH_PG_URL / TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,10 +31,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createProjectSteps } from '../src/actors/projectSteps.ts';
 import { createRuntime } from '../src/actors/runtime.ts';
+import type { ProjectStatus } from '../src/domain/status.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { createLogger, silentLogger } from '../src/infra/logger.ts';
 import { nativeGit, startGitServer } from '../test/support/gitServer.ts';
-import { inState } from '../test/support/runtime.ts';
 import { pct, scratchDb } from './support.ts';
 
 const arg = (k: string, d: string) => {
@@ -43,6 +43,7 @@ const arg = (k: string, d: string) => {
 };
 const STEP_SEC = Number(arg('step', '2'));
 const PARALLELISMS = arg('p', '1,2,4').split(',').map(Number);
+const LIMIT_SEC = Number(arg('limit', '3600'));
 const LAYERS = 6;
 const WIDTH = 4;
 const N = LAYERS * WIDTH;
@@ -127,8 +128,17 @@ async function run(parallelism: number): Promise<RunResult> {
       makeSteps: (p, base) => createProjectSteps({ project: p, ...base }),
     });
     let maxLanes = 0;
+    // Own wait (test/support's inState gives up after 300 s; a loaded machine needs longer).
+    let settle!: (s: ProjectStatus) => void;
+    let fail!: (e: Error) => void;
+    const finished = new Promise<ProjectStatus>((res, rej) => ((settle = res), (fail = rej)));
+    const limit = setTimeout(() => fail(new Error(`${id}: not idle after ${LIMIT_SEC} s; last: ${JSON.stringify(rt.projection.get(id))}`)), LIMIT_SEC * 1000);
     const sub = rt.hub.project$(id).subscribe((e) => {
-      if (e.type === 'status') maxLanes = Math.max(maxLanes, (e.payload as { lanes: unknown[] }).lanes.length);
+      if (e.type !== 'status') return;
+      const st = e.payload as ProjectStatus;
+      maxLanes = Math.max(maxLanes, st.lanes.length);
+      if (st.state === 'idle') settle(st);
+      if (st.state === 'halted' || st.lanes.some((l) => l.state === 'halted')) fail(new Error(`${id} halted: ${st.lastError}`));
     });
     const cpu0 = cpuSec();
     const t0 = Date.now();
@@ -141,8 +151,12 @@ async function run(parallelism: number): Promise<RunResult> {
       parallelism,
     });
     if (r.code !== 'created') throw new Error(`initialize: ${JSON.stringify(r)}`);
-    const idle = await inState(rt, id, 'idle');
+    const idle = await finished.finally(() => clearTimeout(limit)).catch(async (e: unknown) => {
+      await rt.close().catch(() => undefined);
+      throw e;
+    });
     const t1 = Date.now();
+    const cpu1 = cpuSec();
     sub.unsubscribe();
     if (idle.completedTaskIds.length !== N) throw new Error(`idle with ${idle.completedTaskIds.length}/${N} tasks done`);
     await rt.registry.command(id, 'STOP');
@@ -152,7 +166,7 @@ async function run(parallelism: number): Promise<RunResult> {
     const files = (await nativeGit(root, '--git-dir', git.repoPath(id), 'ls-tree', '--name-only', 'main', 'out/')).trim().split('\n').filter(Boolean);
     if (files.length !== N) throw new Error(`remote main has ${files.length}/${N} task files`);
 
-    return { parallelism, makespanMs: t1 - t0, maxLanes, cpuSec: cpuSec() - cpu0, load: os.loadavg()[0]!, ...(await fromHistory(db.url, id, t0)) };
+    return { parallelism, makespanMs: t1 - t0, maxLanes, cpuSec: cpu1 - cpu0, load: os.loadavg()[0]!, ...(await fromHistory(db.url, id, t0)) };
   } finally {
     await git.close();
     await db.drop();
