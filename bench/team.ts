@@ -97,6 +97,8 @@ interface RunResult {
   runningAt: number;
   /** CPU seconds of this process and its reaped children (runner, git, sandbox scripts, git server). */
   cpuSec: number;
+  /** Requests the git server answered (fetch = upload-pack POST, push = receive-pack POST). */
+  http: { requests: number; uploadPackPosts: number; receivePackPosts: number };
   /** 1-minute load average at the end of the run. */
   load: number;
   tasks: Map<string, TaskTimes>;
@@ -157,6 +159,7 @@ async function run(parallelism: number): Promise<RunResult> {
     });
     const t1 = Date.now();
     const cpu1 = cpuSec();
+    const http = git.stats();
     sub.unsubscribe();
     if (idle.completedTaskIds.length !== N) throw new Error(`idle with ${idle.completedTaskIds.length}/${N} tasks done`);
     await rt.registry.command(id, 'STOP');
@@ -166,7 +169,7 @@ async function run(parallelism: number): Promise<RunResult> {
     const files = (await nativeGit(root, '--git-dir', git.repoPath(id), 'ls-tree', '--name-only', 'main', 'out/')).trim().split('\n').filter(Boolean);
     if (files.length !== N) throw new Error(`remote main has ${files.length}/${N} task files`);
 
-    return { parallelism, makespanMs: t1 - t0, maxLanes, cpuSec: cpu1 - cpu0, load: os.loadavg()[0]!, ...(await fromHistory(db.url, id, t0)) };
+    return { parallelism, makespanMs: t1 - t0, maxLanes, cpuSec: cpu1 - cpu0, http, load: os.loadavg()[0]!, ...(await fromHistory(db.url, id, t0)) };
   } finally {
     await git.close();
     await db.drop();
@@ -176,7 +179,7 @@ async function run(parallelism: number): Promise<RunResult> {
 }
 
 /** Per-task timelines and train cycles from the durable history (project_event). */
-async function fromHistory(dbUrl: string, projectId: string, t0: number): Promise<Omit<RunResult, 'parallelism' | 'makespanMs' | 'maxLanes' | 'cpuSec' | 'load'>> {
+async function fromHistory(dbUrl: string, projectId: string, t0: number): Promise<Omit<RunResult, 'parallelism' | 'makespanMs' | 'maxLanes' | 'cpuSec' | 'http' | 'load'>> {
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   const rows = (
@@ -291,6 +294,8 @@ lines.push(['train busy'.padEnd(12), ...results.map((r) => `${s(r.trainBusyMs)} 
 lines.push(['max lanes'.padEnd(12), ...results.map((r) => String(r.maxLanes).padStart(15))].join(''));
 lines.push(['reworks'.padEnd(12), ...results.map((r) => String(r.reworks).padStart(15))].join(''));
 lines.push(['cpu s'.padEnd(12), ...results.map((r) => `${r.cpuSec.toFixed(0)} (${(r.cpuSec / N).toFixed(2)}/task)`.padStart(15))].join(''));
+lines.push(['git http'.padEnd(12), ...results.map((r) => `${(r.http.requests / N).toFixed(1)} req/task`.padStart(15))].join(''));
+lines.push(['fetch/push'.padEnd(12), ...results.map((r) => `${(r.http.uploadPackPosts / N).toFixed(1)}/${(r.http.receivePackPosts / N).toFixed(1)} per task`.padStart(15))].join(''));
 lines.push(['load 1m'.padEnd(12), ...results.map((r) => r.load.toFixed(1).padStart(15))].join(''));
 
 const base = results.find((r) => r.parallelism === 1);
@@ -327,6 +332,7 @@ const summary = {
   phasesMedianSec: Object.fromEntries(results.map((r, i) => [`p${r.parallelism}`, Object.fromEntries(names.map((n) => [n, r2(med(ph[i]![n]) / 1000)]))])),
   trainBusyShare: Object.fromEntries(results.map((r) => [`p${r.parallelism}`, r2(r.trainBusyMs / r.makespanMs)])),
   reworks: Object.fromEntries(results.map((r) => [`p${r.parallelism}`, r.reworks])),
+  gitHttpPerTask: Object.fromEntries(results.map((r) => [`p${r.parallelism}`, { requests: r2(r.http.requests / N), fetches: r2(r.http.uploadPackPosts / N), pushes: r2(r.http.receivePackPosts / N) }])),
   cpuSecPerTask: Object.fromEntries(results.map((r) => [`p${r.parallelism}`, r2(r.cpuSec / N)])),
 };
 process.stdout.write(JSON.stringify(summary) + '\n');
