@@ -102,6 +102,7 @@ export class ProjectHost {
         log: (stream, line, taskId, attempt) => this.log(stream, line, taskId, attempt),
         track: (p, signal) => this.#track(p, signal),
         acquireSlot: (key, signal) => o.slots.acquire(key, signal),
+        releaseSlot: (key) => o.slots.release(key),
         committed: () => this.#writesSettled(),
       },
     };

@@ -207,7 +207,7 @@ export function createProjectSteps(deps: ProjectStepDeps): ProjectSteps {
       }
       if (r.kind === 'rebased') {
         ctx.log('runner', `task ${i.taskId} replayed onto ${config.repo.branch} ${r.base.slice(0, 12)}: verifying the merged tree`);
-        const v = await verifyIn(i.taskId, i.attempt, git.taskTree(args.taskBranch).worktree, ctx);
+        const v = await ctx.withSlot(() => verifyIn(i.taskId, i.attempt, git.taskTree(args.taskBranch).worktree, ctx));
         if (!v.ok) return { kind: 'rework', reason: `the merged tree fails verify: ${v.error}`, feedback: `Merged onto the current ${config.repo.branch}, your change breaks the build:\n${v.feedback}` };
       }
       const m = await git.integrate(args, ctx.signal);

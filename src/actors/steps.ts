@@ -28,6 +28,12 @@ export interface StepContext {
   clock: Clock;
   /** A line for the project's live log stream (`log` envelopes), attributed to the step's task. */
   log(stream: LogStream, line: string): void;
+  /**
+   * Run `fn` holding one of the node-wide EXECUTE/VERIFY slots (DEVTEAM_MAX_CONCURRENT_STEPS),
+   * released when it settles: for work outside a task's own executing/verifying states that runs
+   * agents or builds all the same (the merge train's re-verify of a merged tree).
+   */
+  withSlot<R>(fn: () => Promise<R>): Promise<R>;
 }
 
 /** The steps of one project: the coordinator's and its tasks'. */
@@ -54,6 +60,8 @@ export interface StepHooks {
   track(p: Promise<unknown>, signal: AbortSignal): void;
   /** Wait for a node-wide slot for one task (FIFO across projects). */
   acquireSlot(key: string, signal: AbortSignal): Promise<void>;
+  /** Give back a slot taken with acquireSlot (no-op when not held). */
+  releaseSlot(key: string): void;
   /**
    * Resolves when the transition that entered the step's state has committed. Steps start only
    * then, so a step never acts on a state that a crash could still roll back, and reads its own
@@ -88,7 +96,16 @@ function slot<I extends P.StepInput, O>(resolve: (projectId: string) => ProjectB
     const task = 'taskId' in input ? (input as unknown as { taskId: string; attempt: number }) : null;
     const logger = hooks.logger.child({ step: name, ...(task ? { taskId: task.taskId, attempt: task.attempt } : {}) });
     const log = (stream: LogStream, line: string) => hooks.log(stream, line, task?.taskId ?? null, task?.attempt ?? null);
-    const ctx: StepContext = { projectId: input.projectId, signal, logger, clock: hooks.clock, log };
+    const withSlot = async <R>(f: () => Promise<R>): Promise<R> => {
+      const key = `${input.projectId}/train`; // the project's merge train: one at a time by construction
+      await hooks.acquireSlot(key, signal);
+      try {
+        return await f();
+      } finally {
+        hooks.releaseSlot(key);
+      }
+    };
+    const ctx: StepContext = { projectId: input.projectId, signal, logger, clock: hooks.clock, log, withSlot };
     const run = async (): Promise<O> => {
       const max = hooks.transientRetries ?? 6;
       for (let attempt = 0; ; attempt++) {
@@ -141,6 +158,7 @@ export function provideProjectSteps(resolve: (projectId: string) => ProjectBindi
         logger: hooks.logger.child({ step: 'watchRemote' }),
         clock: hooks.clock,
         log: (stream, line) => hooks.log(stream, line, null, null),
+        withSlot: (f) => f(), // a watcher only fetches; it runs no agent or build
       };
       const stop = steps.watchRemote(input, ctx, (type) => sendBack({ type }));
       return () => {

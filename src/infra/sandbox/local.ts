@@ -14,7 +14,7 @@
  * runner instance are killed.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -74,7 +74,10 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
       startedAt: new Date().toISOString(),
     };
     await mkdir(pidDir, { recursive: true });
-    await writeFile(pidFile(pgid), JSON.stringify(rec));
+    // Atomic (write + rename): another runner's sweep never reads a half-written record.
+    const tmp = `${pidFile(pgid)}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(rec));
+    await rename(tmp, pidFile(pgid));
   }
 
   /** Kill recorded groups not started by this process (or all, for remove()), then drop their files. */
@@ -82,7 +85,16 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     const names = await readdir(pidDir).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const file = path.join(pidDir, name);
-      const rec = await readFile(file, 'utf8').then((t) => JSON.parse(t) as PidRecord, () => null);
+      const rec = await readFile(file, 'utf8').then(
+        (t) => {
+          try {
+            return JSON.parse(t) as PidRecord;
+          } catch {
+            return null; // written by a runner that died mid-write (before records were atomic)
+          }
+        },
+        () => null,
+      );
       if (!rec || !Number.isInteger(rec.pgid) || rec.pgid <= 1) {
         await unlink(file).catch(() => undefined);
         continue;
