@@ -329,6 +329,7 @@ export class ProjectHost {
       state,
       error: s.context.lastError,
       at: new Date(this.#o.clock.now()).toISOString(),
+      resumes: state === 'paused' && s.context.pausedFrom ? s.context.pausedFrom.replace(/^active\./, '') : null,
     });
   }
 

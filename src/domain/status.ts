@@ -42,6 +42,8 @@ export const laneSchema = z.object({
   /** When the lane entered its state (ISO 8601). */
   since: z.string(),
   error: z.string().nullable(),
+  /** A paused lane: the step it resumes (e.g. `executing`). */
+  resumes: z.string().nullable().optional(),
 });
 export type LaneStatus = z.infer<typeof laneSchema>;
 

@@ -107,7 +107,7 @@ export const projectMachine = setup({
       const outbox = context.outbox.filter((o) => !(o.taskId === e.taskId && o.kind === 'REWORK' && o.attempt < e.attempt));
       const state = pending ? 'reworking' : e.state;
       const changed = state !== lane.state || e.attempt !== lane.attempt;
-      const lanes = context.lanes.map((l) => (l.taskId === e.taskId ? { ...l, state, attempt: e.attempt, error: e.error, since: changed ? e.at : l.since } : l));
+      const lanes = context.lanes.map((l) => (l.taskId === e.taskId ? { ...l, state, attempt: e.attempt, error: e.error, since: changed ? e.at : l.since, resumes: e.resumes ?? null } : l));
       const mergeQueue = state === 'ready' && !context.mergeQueue.includes(e.taskId) ? [...context.mergeQueue, e.taskId] : context.mergeQueue;
       enqueue.assign({ lanes, outbox, mergeQueue });
     }),

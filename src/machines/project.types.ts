@@ -13,6 +13,8 @@ export interface Lane {
   /** When the lane entered its state (ISO 8601). */
   since: string;
   error: string | null;
+  /** A paused lane: the step it resumes (`executing`); null otherwise. Absent in snapshots from before it existed. */
+  resumes?: string | null;
 }
 
 /** A command the project decided for a task actor; the host delivers it (and again after a restart) until the task shows it took it. */
@@ -60,6 +62,8 @@ export interface LaneEvent {
   state: string;
   error: string | null;
   at: string;
+  /** A paused task: the step it resumes (`executing`). */
+  resumes?: string | null;
 }
 
 export type ProjectEvent =
