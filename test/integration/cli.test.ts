@@ -203,7 +203,8 @@ describe('devteam CLI against a real server', () => {
     await devteam(init('live'));
     const watch = devteam(['watch', 'live', '--url', url]);
     // The project blocks in 1.3's agent step until that step is aborted once (by PAUSE).
-    await watch.output(/task 1\.3 started[^]*→ executing|live: executing · task 1\.3 /);
+    // Either live (1.3's own lane transition) or, if 1.1/1.2 finished before watch subscribed, the summary line.
+    await watch.output(/task 1\.3 started[^]*task 1\.3: \S+ → executing|live: executing(?: \([^)]*\))? · task 1\.3 /);
     await devteam(['pause', 'live', '--url', url]);
     await watch.output(/→ paused|live: paused/);
     await devteam(['resume', 'live', '--url', url]);
@@ -212,8 +213,14 @@ describe('devteam CLI against a real server', () => {
     expect(r.stderr).toBe('');
     const out = r.stdout;
     for (const t of ['1.3', '1.4', '1.5', '1.6']) expect(out).toContain(`task ${t} completed (attempt 1)`);
-    expect(out).toMatch(/seq \d+ {2}selecting → idle/);
-    expect(out).toMatch(/task 1\.6 completed \(attempt 1\) {2}\[█{24}\] 6\/6 done\n/);
+    // Pause and resume as the project's and the blocked lane's transitions.
+    expect(out).toMatch(/seq \d+ {2}\S+ → paused {2}\(PAUSE\)\n/);
+    expect(out).toMatch(/seq \d+ {2}task 1\.3: executing → paused {2}\(PAUSE\)\n/);
+    expect(out).toMatch(/seq \d+ {2}paused → \S+ {2}\(RESUME\)\n/);
+    expect(out).toMatch(/seq \d+ {2}task 1\.3: paused → executing {2}\(RESUME\)\n/);
+    // The project's `to` is its leaves joined by ','; its dispatch region goes selecting → idle after the last merge.
+    expect(out).toMatch(/seq \d+ {2}task 1\.6: ready → done {2}\(MERGED\)\n/);
+    expect(out).toMatch(/seq \d+ {2}\S*dispatch\.selecting\S* → \S*dispatch\.idle\S* {2}\(done\.selecting\)\n/);
     expect(out.trimEnd().split('\n').at(-1)).toBe('live is idle: [████████████████████████] 6/6 done');
   });
 });

@@ -192,7 +192,8 @@ describe('client against a real server process', () => {
     await c.initialize(cfg('stream'));
     // Mid-run: 1.6 attempt 1 blocks forever in runAgent on this server.
     await whenEnvelope((e) => e.type === 'task' && e.payload.taskId === '1.6' && e.payload.event === 'started');
-    await whenEnvelope((e) => e.type === 'transition' && stateOfPath(e.payload.to) === 'executing' && e.seq > (got.find((x) => x.type === 'task' && x.payload.taskId === '1.6') as { seq: number }).seq);
+    // Team mode: the task's own actor publishes its transitions (taskId set, `to` its leaf).
+    await whenEnvelope((e) => e.type === 'transition' && e.payload.taskId === '1.6' && stateOfPath(e.payload.to) === 'executing' && e.seq > (got.find((x) => x.type === 'task' && x.payload.taskId === '1.6') as { seq: number }).seq);
     const beforeKill = got.length;
 
     child.proc.kill('SIGKILL');
@@ -208,7 +209,8 @@ describe('client against a real server process', () => {
     const opens = states.filter(([s]) => s === 'open').length;
     fireNext();
     await whenState((s) => s === 'open' && states.filter(([x]) => x === 'open').length > opens);
-    await whenEnvelope((e) => (e.type === 'transition' && stateOfPath(e.payload.to) === 'idle') || (e.type === 'snapshot' && e.payload.state === 'idle'));
+    // The project's `to` is its active leaves joined by ','; its state comes in the status envelope of the same seq.
+    await whenEnvelope((e) => (e.type === 'status' || e.type === 'snapshot') && e.payload.state === 'idle');
     stream.close();
 
     expect(timers.map((t) => t.ms)).toEqual([110, 220, 275, 275]); // min(250, n × 100) × (1 + 0.2 × (2 × 0.75 − 1))
