@@ -61,7 +61,7 @@ export const configSchema = z.object({
   DEVTEAM_EVENTS_CLAIM_IDLE_MS: int(10, 3_600_000).default(30_000),
   /** Deliveries after which an event is poison: moved to devteam:events:dead and marked 'dead'. */
   DEVTEAM_EVENTS_MAX_DELIVERIES: int(1, 1000).default(5),
-  // --- multi-node cluster (issue 7; active when REDIS_URL is set) ---
+  // --- multi-node cluster (active when REDIS_URL is set) ---
   /** Run as a cluster member when REDIS_URL is set (shard leases, routed commands, status relay). */
   DEVTEAM_CLUSTER: bool.default(true),
   /** This node's id in the cluster (default `<hostname>-<pid>`). */
