@@ -36,7 +36,7 @@ export interface WatchResult {
 }
 
 const EXIT: Record<string, 0 | 1> = { idle: 0, halted: 1, stopped: 1 };
-const short = (path: string | null) => (path ?? '∅').replace(/^active\./, '');
+const short = (path: string | null) => (path ?? '∅').replace(/(^|,)active\./g, '$1');
 
 export async function watchProject(o: WatchOptions): Promise<WatchResult> {
   let status: ProjectStatus = await o.client.status(o.projectId);
