@@ -14,8 +14,16 @@ export function progressBar(c: TaskCounts, width = 24): string {
   return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${c.done}/${total} done${extra ? ` (${extra})` : ''}`;
 }
 
+/**
+ * `executing`, `initializing (initializing.syncingRepo)`, `paused (executing)`: the state, with the
+ * step a paused project resumes (its oldest working lane's `resumes`) or a project-level sub-step.
+ * The team's region paths (`running.dispatch.…`) add nothing a user reads, so they are left out.
+ */
 export function stateLabel(s: ProjectStatus): string {
-  return s.substate && s.substate !== s.state ? `${s.state} (${s.substate})` : s.state;
+  const resumes = s.state === 'paused' ? s.lanes.find((l) => l.state !== 'halted')?.resumes : null;
+  if (resumes) return `paused (${resumes})`;
+  if (!s.substate || s.substate === s.state || s.substate.startsWith('running.')) return s.state;
+  return `${s.state} (${s.substate})`;
 }
 
 /** The task in flight, or with several lanes their ids (`3 lanes: 1.1 1.2 1.3`). */

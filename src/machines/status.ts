@@ -52,14 +52,7 @@ export function haltedLanes(snapshot: ProjectSnapshot): Lane[] {
 export function stateOf(snapshot: ProjectSnapshot): { state: ProjectState; substate: string | null } {
   const paths = leafPaths(snapshot.value);
   const first = paths[0] ?? '';
-  if (first === 'paused') {
-    // What RESUME goes back to, as a user names it: the oldest working lane's step while running
-    // (`executing`, as in the one-lane loop), else the project's own step (`initializing.syncingRepo`).
-    const from = snapshot.context.pausedFrom?.split(',')[0]?.replace(/^active\./, '') ?? null;
-    const lane = snapshot.context.lanes.find((l) => l.state !== 'halted');
-    if (from?.startsWith('running.') && lane) return { state: 'paused', substate: LANE_STATE[lane.resumes ?? lane.state] ?? lane.resumes ?? lane.state };
-    return { state: 'paused', substate: from };
-  }
+  if (first === 'paused') return { state: 'paused', substate: snapshot.context.pausedFrom?.split(',')[0]?.replace(/^active\./, '') ?? null };
   const parts = first.split('.');
   if (parts[0] !== 'active') return { state: parts[0] as ProjectState, substate: null };
   if (parts[1] !== 'running') return { state: parts[1] as ProjectState, substate: parts.slice(1).join('.') };
