@@ -80,5 +80,5 @@ describe('devteam demo', () => {
     expect(subjects.map((s) => /^(\d+\.\d+) /.exec(s)?.[1]).filter(Boolean)).toEqual(tasks);
     expect(await readFile(join(c, 'docs/rollback.md'), 'utf8')).toContain('# Rollback');
     expect((await readFile(join(c, 'src/api/routes.js'), 'utf8')).trim().split('\n')).toHaveLength(5);
-  }, 900_000); // a safety net against a hang, not a pass criterion: 29 tasks through three lanes, real git and a local sandbox
+  }, 1_800_000); // a safety net against a hang, not a pass criterion: 29 tasks through three lanes, real git and a local sandbox
 });
