@@ -17,6 +17,7 @@
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, raise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { EMPTY_COUNTS } from '../domain/status.ts';
+import { errorMessage, notProvided } from './shared.ts';
 import type * as T from './project.types.ts';
 
 export * from './project.types.ts';
@@ -25,20 +26,6 @@ export const MACHINE_ID = 'DEVTEAM_AUTOMATION';
 /** Bump on any change that makes old snapshots unrestorable; old snapshots then halt explicitly. */
 export const MACHINE_VERSION = '4.0.0';
 
-const notProvided = <O, I>(name: string) =>
-  fromPromise<O, I>(async () => {
-    throw new Error(`actor slot ${name} not provided`);
-  });
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  try {
-    return JSON.stringify(error);
-  } catch {
-    return String(error);
-  }
-}
 
 /** Lane states that end a lane (the task actor is final). */
 const FINAL = new Set(['done', 'skipped', 'stopped']);

@@ -14,6 +14,7 @@
  * with its saved input, so every step is idempotent. No `after` delays (not re-armed on restore).
  */
 import { assign, emit, enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { errorMessage, notProvided } from './shared.ts';
 import type * as T from './task.types.ts';
 
 export * from './task.types.ts';
@@ -24,21 +25,6 @@ export const TASK_MACHINE_VERSION = '1.0.0';
 /** 1 attempt + 2 retries per budget (stop-on-error after that). */
 export const ATTEMPTS_PER_BUDGET = 3;
 
-/** A slot the host must provide; running it unprovided is an error, not a silent no-op. */
-const notProvided = <O, I>(name: string) =>
-  fromPromise<O, I>(async () => {
-    throw new Error(`actor slot ${name} not provided`);
-  });
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  try {
-    return JSON.stringify(error);
-  } catch {
-    return String(error);
-  }
-}
 
 const emptyRun = (): T.RunInfo => ({ promptSha256: null, branch: null, agent: null, verify: null, artifacts: [], usage: null });
 
