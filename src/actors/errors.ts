@@ -30,6 +30,18 @@ export class OwnerUnavailableError extends Error {
   }
 }
 
+/**
+ * The project is not hosted by this node any more: its shard was released, or its writes were
+ * fenced by a newer owner, so a command could not take effect (or its effect could not be made
+ * durable) here. Nothing was recorded; the command belongs to the current owner (503, retry).
+ */
+export class HostGoneError extends Error {
+  override name = 'HostGoneError';
+  constructor(readonly projectId: string) {
+    super(`project ${projectId} is not hosted on this node now (released or fenced); retry: its owner applies the command`);
+  }
+}
+
 /** RETRY / SKIP while several tasks are halted: the caller must name one (400 with the choices). */
 export class TaskChoiceError extends Error {
   override name = 'TaskChoiceError';

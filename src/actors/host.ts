@@ -11,7 +11,7 @@
  * transition (and after a restore) it reports the task's state to the project (`LANE`), which the
  * project applies idempotently.
  */
-import { TaskChoiceError } from './errors.ts';
+import { HostGoneError, TaskChoiceError } from './errors.ts';
 import { createActor, type Actor } from 'xstate';
 import type { Command, ProjectStatus } from '../domain/status.ts';
 import { leafPath, leafPaths, MACHINE_VERSION, type ProjectSnapshot } from '../machines/project.machine.ts';
@@ -162,8 +162,19 @@ export class ProjectHost {
    * SKIP go to the project when it is halted, else to the halted task (`taskId`, required when
    * several are halted: TaskChoiceError). Resolves after the transitions committed and any step they
    * cancelled has really stopped; STOP additionally waits (bounded) for cleanup to finish.
+   * @throws HostGoneError when this host was disposed (released) before the command, or its
+   *   writes were fenced (the effect is not durable here).
    */
   async command(cmd: Command, opts: { stopTimeoutMs?: number; taskId?: string } = {}): Promise<CommandResult> {
+    const r = await this.#command(cmd, opts);
+    // A fenced write means a newer owner holds the project: this effect is not durable, and the
+    // caller must not report it as applied (HostGoneError: the owner applies the command).
+    if (this.#fenced) throw new HostGoneError(this.projectId);
+    return r;
+  }
+
+  async #command(cmd: Command, opts: { stopTimeoutMs?: number; taskId?: string }): Promise<CommandResult> {
+    if (this.#stopped) throw new HostGoneError(this.projectId);
     const snap = this.actor.getSnapshot();
     const { state } = stateOf(snap);
     if ((cmd === 'STOP' && (snap.status === 'done' || leafPath(snap.value) === 'stopping')) || (cmd === 'PAUSE' && leafPath(snap.value) === 'paused')) {
@@ -172,7 +183,7 @@ export class ProjectHost {
       return { ok: true, status: this.status(), noop: true, timedOut: false };
     }
     const refuse = (): CommandResult => ({ ok: false, state, acceptedCommands: acceptedCommands(snap) });
-    if (this.#stopped || snap.status !== 'active') return refuse();
+    if (snap.status !== 'active') return refuse();
     if (cmd === 'RETRY' || cmd === 'SKIP') {
       const target = this.#taskFor(cmd, opts.taskId);
       if (target) {

@@ -10,7 +10,7 @@ import type { Database } from '../infra/db/orm.ts';
 import { eventRepositoryIn } from '../infra/db/eventRepository.ts';
 import { projectRepository, type ProjectRepository } from '../infra/db/projectRepository.ts';
 import { ProjectHost, type CommandResult, type NodeShared } from './host.ts';
-import { ProjectConfigError, ProjectNotFoundError } from './errors.ts';
+import { HostGoneError, ProjectConfigError, ProjectNotFoundError } from './errors.ts';
 
 export { ProjectNotFoundError } from './errors.ts';
 import { bindMachines, type BoundMachines, type ProjectSteps } from './steps.ts';
@@ -165,13 +165,22 @@ export class Registry {
     });
   }
 
+  /**
+   * Apply a control command to a hosted project (see ProjectHost.command).
+   * @throws ProjectNotFoundError for an unknown project; HostGoneError when the project is neither
+   *   stopped nor hosted here (released, shutting down, fenced): its owner applies the command.
+   */
   async command(projectId: string, cmd: Command, opts: { stopTimeoutMs?: number; taskId?: string } = {}): Promise<CommandResult> {
     return this.#locked(projectId, async () => {
       const host = this.hosts.get(projectId);
       if (!host) {
         const stored = await this.#storedStatus(projectId);
-        if (stored.state === 'stopped' && cmd === 'STOP') return { ok: true, status: stored, noop: true, timedOut: false };
-        return { ok: false, state: stored.state, acceptedCommands: [] };
+        if (stored.state === 'stopped') {
+          if (cmd === 'STOP') return { ok: true, status: stored, noop: true, timedOut: false };
+          return { ok: false, state: stored.state, acceptedCommands: [] };
+        }
+        // Not stopped yet not hosted here: released (shard lost, shutting down) or fenced.
+        throw new HostGoneError(projectId);
       }
       return host.command(cmd, opts);
     });

@@ -30,6 +30,9 @@ export interface ConnectOptions {
   wait?: boolean;
 }
 
+/** Milliseconds a graceful close may wait for a client's pending replies before destroying it. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Reconnect delay: linear 100 ms steps capped at 2 s (a restarted Redis is picked up quickly). */
 export const reconnectStrategy = (retries: number): number => Math.min(2000, 100 * (retries + 1));
 
@@ -89,11 +92,20 @@ export async function createRedis(url: string, logger: Logger, opts: ConnectOpti
     close: () =>
       (closed ??= (async () => {
         const all = [client, ...extra];
-        // A client still (re)connecting cannot QUIT: destroy it.
+        // A client still (re)connecting cannot QUIT: destroy it. A graceful close waits for the
+        // client's pending replies; one that never comes must not hold a shutdown: after
+        // CLOSE_GRACE_MS the socket is destroyed.
         await Promise.all(all.map(async (c) => {
           if (!c.isOpen) return;
-          if (c.isReady) await c.close().catch(() => c.destroy());
-          else c.destroy();
+          if (!c.isReady) return c.destroy();
+          let timer: NodeJS.Timeout | undefined;
+          const grace = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), CLOSE_GRACE_MS)));
+          const r = await Promise.race([c.close().catch(() => 'failed' as const), grace]);
+          clearTimeout(timer);
+          if (r === 'late' || r === 'failed') {
+            if (r === 'late') logger.warn({ graceMs: CLOSE_GRACE_MS }, 'redis client did not close gracefully in time; destroying it');
+            if (c.isOpen) c.destroy();
+          }
         }));
       })()),
   };

@@ -101,6 +101,8 @@ describe.skipIf(!!skipPg)('cluster failover', () => {
     let running = true;
     const sent: Record<string, string[]> = {};
     const answers: number[] = [];
+    /** Unexpected answers with their problem body and node, so a failure says what happened. */
+    const unexpected: string[] = [];
     const retried = { network: 0, inFlight: 0 };
     /** One command with an Idempotency-Key; a connection cut by a restarting node is retried (same key) on another node. */
     const send = async (id: string, cmd: string, i: number): Promise<number> => {
@@ -114,7 +116,10 @@ describe.skipIf(!!skipPg)('cluster failover', () => {
           const body = await res.text();
           if (res.status === 409 && body.includes('idempotency')) {
             retried.inFlight++;
-          } else return res.status;
+          } else {
+            if (res.status !== 200 && res.status !== 202) unexpected.push(`${cmd} ${id} #${i} on ${n.id}: ${res.status} ${body}`);
+            return res.status;
+          }
         } catch {
           retried.network++;
         }
@@ -135,7 +140,11 @@ describe.skipIf(!!skipPg)('cluster failover', () => {
       const old = nodes.find((n) => n.id === name && n.proc.exitCode === null)!;
       up.delete(name);
       old.proc.kill('SIGTERM');
-      expect((await old.exited).code).toBe(0);
+      // A safety net with a diagnosis: a shutdown that hangs names the stage it hangs in.
+      const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 240_000).unref());
+      const exit = await Promise.race([old.exited, hung]);
+      if (exit === 'hung') throw new Error(`${name} did not exit after SIGTERM; last stage ${JSON.stringify(old.lines.filter((l) => l.ev === 'closing').at(-1))}; stderr:\n${old.stderr().slice(-3000)}`);
+      expect(exit.code).toBe(0);
       nodes.splice(nodes.indexOf(old), 1);
       await start(name);
       up.add(name);
@@ -145,6 +154,7 @@ describe.skipIf(!!skipPg)('cluster failover', () => {
     await Promise.all(traffic);
 
     expect(answers.length).toBeGreaterThan(ids.length * 4);
+    expect(unexpected).toEqual([]);
     expect(answers.filter((s) => s !== 200 && s !== 202)).toEqual([]);
     process.stderr.write(`rolling restart: ${answers.length} commands (${answers.filter((s) => s === 202).length} answered 202), retries after a cut connection: ${retried.network}, in-flight retries: ${retried.inFlight}\n`);
     // Every entry of every shard stream applied once: nothing pending, one result record per entry.

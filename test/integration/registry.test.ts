@@ -1,6 +1,7 @@
 /**
  * Registry edge cases found in review: replacing the config of a paused project keeps it alive;
- * a NUL character in step output cannot wedge the writer; an aborted slot wait takes no slot.
+ * a NUL character in step output cannot wedge the writer; an aborted slot wait takes no slot; a
+ * command to a project released or fenced here is HostGoneError, never a refusal or a lost write.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/actors/runtime.ts';
@@ -11,6 +12,8 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { instantSteps } from '../../bench/support.ts';
 import { tempDir } from '../support/db.ts';
 import { inState } from '../support/runtime.ts';
+import { HostGoneError } from '../../src/actors/errors.ts';
+import { projectRepository } from '../../src/infra/db/projectRepository.ts';
 
 describe('registry edge cases (embedded PGlite)', () => {
   let rt: Runtime;
@@ -60,6 +63,25 @@ describe('registry edge cases (embedded PGlite)', () => {
     // Other projects keep persisting too.
     await rt.registry.initialize({ projectId: 'after-nul' });
     await inState(rt, 'after-nul', 'idle');
+  });
+
+  it('a command to a project released here is HostGoneError (its owner applies it), not a state refusal', async () => {
+    await rt.registry.initialize({ projectId: 'gone', v: 1 });
+    await inState(rt, 'gone', 'idle');
+    await rt.registry.release(['gone']); // as on a lost shard lease
+    await expect(rt.registry.command('gone', 'PAUSE')).rejects.toBeInstanceOf(HostGoneError);
+    expect((await projectRepository(rt.db).status('gone'))?.state).toBe('idle');
+    await rt.registry.boot((id) => id === 'gone'); // regained: hosted again, commands apply
+    expect((await rt.registry.command('gone', 'PAUSE')).ok).toBe(true);
+  });
+
+  it('a command whose write is fenced by a newer owner is HostGoneError, and is not stored', async () => {
+    await rt.registry.initialize({ projectId: 'fenced', v: 1 });
+    await inState(rt, 'fenced', 'idle');
+    await projectRepository(rt.db).stampFences(['fenced'], [7]); // another node took the project over
+    await expect(rt.registry.command('fenced', 'PAUSE')).rejects.toBeInstanceOf(HostGoneError);
+    expect((await projectRepository(rt.db).status('fenced'))?.state).toBe('idle');
+    expect(rt.registry.hosts.has('fenced')).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@
  * stdin (JSON lines): {op:'init', ids} {op:'cmd', req, id, cmd, timeoutMs} {op:'hubcheck', req}
  *                     {op:'staleWrite', req, id} {op:'stats', req}
  * stdout (JSON lines): {ev:'ready', nodeId, url?} {ev:'owned', shards} {ev:'initDone', n} {ev:'reply', req, ...}
- *                     {ev:'leaseLost', projectId} {ev:'closed'}
+ *                     {ev:'leaseLost', projectId} {ev:'closing', stage} (each SIGTERM shutdown stage) {ev:'closed'}
  */
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -198,9 +198,13 @@ createInterface({ input: process.stdin }).on('line', (raw) => {
 
 process.on('SIGTERM', () => {
   void (async () => {
+    out({ ev: 'closing', stage: 'server' });
     await stopServer?.();
+    out({ ev: 'closing', stage: 'cluster' });
     await c.close();
+    out({ ev: 'closing', stage: 'runtime' });
     await rt.close();
+    out({ ev: 'closing', stage: 'redis' });
     await redis.close();
     out({ ev: 'closed' });
     process.exit(0);

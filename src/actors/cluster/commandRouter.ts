@@ -7,8 +7,9 @@
  * The owner applies each entry exactly once and in order per project: entries of one project are
  * chained; the result is stored under `<prefix>:cmd:<id>` (the dedupe record: an entry whose
  * record exists is not applied again, only answered) and published to the sender's reply channel;
- * XACK comes last. An entry for a shard this node no longer holds is left pending for the next
- * owner. Residual window (documented): a crash after the effect committed but before the record
+ * XACK comes last. An entry for a shard this node no longer holds (or whose project was released
+ * or fenced here: NotAppliedHereError) is left pending; the owner re-reads pending entries of its
+ * shards on every sweep (`sweepMs`), so such an entry waits at most one sweep, not a hand-over. Residual window (documented): a crash after the effect committed but before the record
  * was written re-applies that one command on the next owner; control commands are idempotent in
  * effect (PAUSE on paused is a no-op, RESUME/RETRY/SKIP are refused in states they do not apply to).
  */
@@ -41,6 +42,12 @@ export interface RouterOptions {
   maxLen?: number;
   /** Seconds a command's result record is kept (dedupe window). */
   resultTtlSec?: number;
+  /**
+   * Milliseconds between sweeps of the owned shards' pending entries (default 2000). An entry a
+   * node left pending (it had been released or fenced there while its lease looked held) is
+   * re-read by the owner within one sweep instead of waiting for the next hand-over.
+   */
+  sweepMs?: number;
 }
 
 /**
@@ -63,6 +70,9 @@ export class CommandRouter {
   #needDrain = new Set<number>();
   #groups = new Set<number>();
   #chains = new Map<string, Promise<void>>();
+  /** Entry ids dispatched and not yet handled (a sweep re-reads them; they are not dispatched twice). */
+  #inProgress = new Set<string>();
+  #lastSweep = Date.now();
   #waiters = new Map<string, (r: Reply) => void>();
   #loop: Promise<void> | undefined;
   #closed = false;
@@ -178,6 +188,10 @@ export class CommandRouter {
           continue;
         }
         for (const s of shards) await this.#ensureGroup(s);
+        if (Date.now() - this.#lastSweep >= (this.#o.sweepMs ?? 2000)) {
+          this.#lastSweep = Date.now();
+          for (const s of shards) this.#needDrain.add(s);
+        }
         // Entries a previous owner read but never acknowledged come first, in stream order.
         for (const s of [...this.#needDrain]) {
           let from = '0';
@@ -220,8 +234,10 @@ export class CommandRouter {
 
   #dispatch(shard: number, m: NonNullable<Raw>) {
     const projectId = m.message.projectId ?? '';
+    if (this.#inProgress.has(m.id)) return;
+    this.#inProgress.add(m.id);
     const prev = this.#chains.get(projectId) ?? Promise.resolve();
-    const next = prev.then(() => this.#handle(shard, m)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
+    const next = prev.then(() => this.#handle(shard, m)).finally(() => this.#inProgress.delete(m.id)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
     this.#chains.set(projectId, next);
     void next.then(() => this.#chains.get(projectId) === next && this.#chains.delete(projectId));
   }

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import type { Command, ProjectStatus } from '../../domain/status.ts';
 import { projectRepository } from '../../infra/db/projectRepository.ts';
 import type { RedisHandle } from '../../infra/redis.ts';
-import { OwnerUnavailableError, ProjectNotFoundError, TaskChoiceError } from '../errors.ts';
+import { HostGoneError, OwnerUnavailableError, ProjectNotFoundError, TaskChoiceError } from '../errors.ts';
 import type { EventEffects } from '../events/worker.ts';
 import type { CommandResult } from '../host.ts';
 import type { HubEvent } from '../hub.ts';
@@ -170,9 +170,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       const lostMeanwhile = () => !manager.holds(s);
       switch (c.kind) {
         case 'command': {
-          const r = await registry.command(projectId, c.cmd, { stopTimeoutMs: c.stopTimeoutMs, taskId: c.taskId });
-          if (!r.ok && lostMeanwhile()) throw new NotAppliedHereError(projectId);
-          return r;
+          try {
+            const r = await registry.command(projectId, c.cmd, { stopTimeoutMs: c.stopTimeoutMs, taskId: c.taskId });
+            if (!r.ok && lostMeanwhile()) throw new NotAppliedHereError(projectId);
+            return r;
+          } catch (err) {
+            // Released or fenced here while the lease looked held: the real owner applies it.
+            if (err instanceof HostGoneError) throw new NotAppliedHereError(projectId);
+            throw err;
+          }
         }
         case 'initialize': {
           const r = await registry.initialize(c.config);

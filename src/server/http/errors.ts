@@ -4,7 +4,7 @@
  * typed errors and never format error responses themselves.
  */
 import { z } from 'zod';
-import { OwnerUnavailableError, ProjectConfigError, ProjectNotFoundError } from '../../actors/errors.ts';
+import { HostGoneError, OwnerUnavailableError, ProjectConfigError, ProjectNotFoundError } from '../../actors/errors.ts';
 import { TaskChoiceError } from '../../actors/errors.ts';
 import { GitError } from '../../infra/git/index.ts';
 import type { ApiResponse } from './types.ts';
@@ -107,6 +107,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof z.ZodError) return ValidationError.fromZod(err);
   if (err instanceof ProjectConfigError) return new ValidationError(`body: ${err.message}`);
   if (err instanceof TaskChoiceError) return new HttpError(400, 'validation', 'Invalid request', `body.taskId: ${err.command} needs one of the halted tasks: ${err.choices.join(', ')}`, { choices: err.choices });
+  if (err instanceof HostGoneError) return new HttpError(503, 'owner-unavailable', 'Owner unavailable', err.message, {}, { 'retry-after': '1' });
   if (err instanceof OwnerUnavailableError) return new HttpError(503, 'owner-unavailable', 'Owner unavailable', err.message, {}, { 'retry-after': '1' });
   if (err instanceof GitError && (err.code === 'invalid_url' || err.code === 'forbidden_host' || err.code === 'network')) {
     return new HttpError(400, `repo-url-${err.code.replace('_', '-')}`, 'Repository URL rejected', `repo.url: ${err.message}`);
