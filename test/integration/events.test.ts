@@ -20,25 +20,10 @@ import { eventsPlugin, type EventsPlugin, type EventsPluginOptions } from '../..
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { createTestDatabase, requirePostgres, tempDir } from '../support/db.ts';
 import { FakeSteps } from '../support/fakeSteps.ts';
+import { REDIS_TEST_URL, requireRedis } from '../support/server.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 
-async function requireRedis(): Promise<string | null> {
-  const c = createClient({ url: REDIS_URL, socket: { connectTimeout: 2000, reconnectStrategy: false } });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.ping();
-    return null;
-  } catch {
-    const reason = `Redis is not reachable at ${REDIS_URL}`;
-    if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: a missing service is a failure)`);
-    process.stderr.write(`\n*** SKIPPING event tests: ${reason} ***\n`);
-    return reason;
-  } finally {
-    await c.close().catch(() => c.destroy());
-  }
-}
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {

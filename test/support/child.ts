@@ -38,6 +38,7 @@ export function spawnTs(script: string, env: Record<string, string | undefined>,
     }
   });
   proc.stderr!.on('data', (d) => {
+    if (process.env.TEST_CHILD_STDERR) process.stderr.write(d); // debugging: TEST_CHILD_STDERR=1 shows children's logs live
     err += d;
     if (err.length > 200_000) err = err.slice(-100_000);
   });

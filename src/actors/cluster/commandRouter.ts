@@ -70,14 +70,16 @@ export class CommandRouter {
   #needDrain = new Set<number>();
   #groups = new Set<number>();
   #chains = new Map<string, Promise<void>>();
-  /** Entry ids dispatched and not yet handled (a sweep re-reads them; they are not dispatched twice). */
-  #inProgress = new Set<string>();
+  /** `shard/entryId` → project of entries dispatched to a chain and not yet handled (a sweep re-reads them; not dispatched twice). Entry ids are per stream, hence the shard. */
+  #queued = new Map<string, string>();
+  /** `shard/entryId` of entries being handled now. */
+  #running = new Set<string>();
   #lastSweep = Date.now();
   #waiters = new Map<string, (r: Reply) => void>();
   #loop: Promise<void> | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
-  readonly stats = { sent: 0, applied: 0, duplicates: 0, leftForNextOwner: 0, replies: 0 };
+  readonly stats = { sent: 0, applied: 0, duplicates: 0, leftForNextOwner: 0, replies: 0, reordered: 0 };
 
   constructor(o: RouterOptions) {
     this.#o = o;
@@ -234,15 +236,48 @@ export class CommandRouter {
 
   #dispatch(shard: number, m: NonNullable<Raw>) {
     const projectId = m.message.projectId ?? '';
-    if (this.#inProgress.has(m.id)) return;
-    this.#inProgress.add(m.id);
+    const key = `${shard}/${m.id}`;
+    if (this.#queued.has(key) || this.#running.has(key)) return;
+    this.#queued.set(key, projectId);
     const prev = this.#chains.get(projectId) ?? Promise.resolve();
-    const next = prev.then(() => this.#handle(shard, m)).finally(() => this.#inProgress.delete(m.id)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
+    const next = prev.then(() => this.#handle(shard, m)).finally(() => this.#queued.delete(key)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
     this.#chains.set(projectId, next);
     void next.then(() => this.#chains.get(projectId) === next && this.#chains.delete(projectId));
   }
 
   async #handle(shard: number, m: NonNullable<Raw>): Promise<void> {
+    const key = `${shard}/${m.id}`;
+    if (this.#running.has(key)) return;
+    this.#running.add(key);
+    try {
+      await this.#handleOnce(shard, m);
+    } finally {
+      this.#running.delete(key);
+    }
+  }
+
+  /**
+   * Per-project order across nodes: an entry read earlier by a node that did not apply it (it
+   * lost the shard, or its project was released or fenced there) is still pending. Before
+   * applying `m`, every earlier pending entry of the same project not being handled here is
+   * handled first (entries of other projects keep their own order: the sweep dispatches them).
+   */
+  async #earlierFirst(shard: number, m: NonNullable<Raw>): Promise<void> {
+    const stream = this.#o.keys.stream(shard);
+    const pending = await this.#c.xPendingRange(stream, this.#o.keys.group, '-', `(${m.id}`, 1000);
+    for (const p of pending) {
+      if (this.#running.has(`${shard}/${p.id}`)) continue;
+      const queuedFor = this.#queued.get(`${shard}/${p.id}`);
+      if (queuedFor !== undefined && queuedFor !== m.message.projectId) continue; // its own chain runs it
+      const [e] = await this.#c.xRange(stream, p.id, p.id);
+      if (!e) continue; // trimmed away meanwhile
+      if (e.message.projectId !== m.message.projectId) continue; // another project's order: the sweep dispatches it
+      this.stats.reordered++;
+      await this.#handle(shard, e);
+    }
+  }
+
+  async #handleOnce(shard: number, m: NonNullable<Raw>): Promise<void> {
     const { keys } = this.#o;
     const { id, projectId, replyTo, body } = m.message;
     const stream = keys.stream(shard);
@@ -254,6 +289,7 @@ export class CommandRouter {
       this.stats.leftForNextOwner++;
       return; // stays pending under the group's consumer: the next owner reads it from id 0
     }
+    await this.#earlierFirst(shard, m);
     const recordKey = keys.cmdResult(id);
     let text = await this.#c.get(recordKey);
     if (text) this.stats.duplicates++;
