@@ -9,7 +9,13 @@ export const SLOW_TESTS = [
   'test/integration/cluster.failover.test.ts', // SIGSTOP takeover, rolling restart under traffic
   'test/integration/demo.test.ts', // the 29-task demo end to end
   'test/e2e/compose.test.ts', // docker-compose stack of locally built images
+  'test/e2e/dashboard.test.ts', // the dashboard in Chromium against a live runner
   'test/integration/exactlyOnce.team.test.ts', // 3 lanes, 8 random SIGKILLs per sandbox (~4 min each)
+  'test/integration/exactlyOnce.test.ts', // random SIGKILLs of a real runner, per sandbox
+  'test/integration/team.test.ts', // team mode end to end: lanes, merge train, real git
+  'test/integration/agentCli.real.test.ts', // the real agent CLIs from npm against a scripted model
+  'test/integration/sandbox.docker.test.ts', // Docker sandbox containers
+  'test/integration/pipeline.docker.test.ts', // the whole pipeline in a Docker sandbox
 ];
 
 export default defineConfig({

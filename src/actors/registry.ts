@@ -45,6 +45,12 @@ const REPLACEABLE = new Set(['paused', 'halted', 'idle', 'awaitingTaskList', 'st
 
 export class Registry {
   readonly hosts = new Map<string, ProjectHost>();
+  /**
+   * Called after a host was dropped because a write of it was fenced (multi-node: the cluster
+   * checks whether this node still owns the shard and, if so, hosts the project again at the
+   * current epoch — a host left from an older epoch must not strand the project).
+   */
+  onFenced: ((projectId: string) => void) | undefined;
   readonly #machines: BoundMachines = bindMachines((projectId) => {
     const host = this.hosts.get(projectId);
     if (!host) throw new Error(`no host for project ${projectId}`);
@@ -255,7 +261,11 @@ export class Registry {
       snapshot,
       recordAs,
       fence: this.d.fence?.(row.id) ?? 0,
-      onFenced: (id) => this.hosts.get(id) === host && this.hosts.delete(id),
+      onFenced: (id) => {
+        if (this.hosts.get(id) !== host) return;
+        this.hosts.delete(id);
+        this.onFenced?.(id);
+      },
     });
     this.hosts.set(row.id, host);
     return host;

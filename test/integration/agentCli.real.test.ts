@@ -66,13 +66,7 @@ describe.each(AGENTS)('%s, the real binary against the scripted model', (kind) =
     if (!present) throw new Error(`CI=true and ${reason}`);
   };
 
-  // Known open bug (issue 16, 2026-12-01): codex 0.171.0 makes its first request, gets the
-  // apply_patch turn and then stalls until the agent timeout (exit 143) on a freshly installed
-  // machine; reproducible with `npx vitest run test/integration/agentCli.real.test.ts -t "codex.*edits"`.
-  // Skipped loudly rather than left to block every landing; the other codex scenarios run.
-  const editBroken = kind === 'codex' ? 'known open bug: codex stalls after the apply_patch turn (issue 16)' : null;
-  if (editBroken) console.warn(`SKIPPING the real ${kind} edit scenario: ${editBroken}`);
-  (editBroken ? it.skip : test)(title(`edits the file with its own tool, reports the edit and the endpoint's usage, does not commit, keeps the key out of argv/output${editBroken ? ` [skipped: ${editBroken}]` : ''}`), async () => {
+  test(title('edits the file with its own tool, reports the edit and the endpoint\'s usage, does not commit, keeps the key out of argv/output'), async () => {
     requireBinary();
     const logs = capturedLogger();
     const run = await runScenario(kind, (ws) => ({ turns: [editTurn(kind, ws, CONTENT), commitTurn(kind), { kind: 'text', text: 'Done; the runner commits.' }] }), { logger: logs.logger });

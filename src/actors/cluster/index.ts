@@ -131,7 +131,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         const s = shard(id);
         return gained.has(s) && manager.epoch(s) === gained.get(s);
       };
+      // A host left from an earlier epoch of these shards (created while they were being
+      // dropped) carries a stale fence: replace it, never keep it.
+      const stale = ids.filter((id) => registry.hosts.has(id));
+      if (stale.length) await registry.release(stale);
       const r = await registry.boot(stillMine);
+      // Shards dropped again while booting: hosts created after the drop's release go too.
+      const orphans = ids.filter((id) => registry.hosts.has(id) && !stillMine(id));
+      if (orphans.length) await registry.release(orphans);
       // Announce the restored state so other nodes' streams see the takeover (a missed seq → flagged reset).
       const ts = new Date(clock.now()).toISOString();
       const events: HubEvent[] = [];
@@ -155,6 +162,21 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     },
   });
   await manager.leases.floorEpoch(maxFence);
+
+  // A project whose write was fenced while this node still holds its shard (a host from an older
+  // epoch): host it again at the current epoch, or the shard's commands would find no host.
+  registry.onFenced = (projectId) => {
+    const s = shard(projectId);
+    void manager
+      .verify(s)
+      .then(async (mine) => {
+        if (!mine || registry.hosts.has(projectId)) return;
+        const epoch = manager.epoch(s);
+        await registry.boot((id) => id === projectId && manager.epoch(s) === epoch);
+        logger.warn({ projectId, shard: s, epoch }, 'fenced host replaced at the current epoch');
+      })
+      .catch((err) => logger.error({ err, projectId }, 'could not re-host a fenced project'));
+  };
 
   router = new CommandRouter({
     redis: o.redis,

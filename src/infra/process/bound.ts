@@ -15,6 +15,11 @@
  *    small `sh` that starts the program as its child and reaps orphans (like `docker run --init`),
  *    so the program keeps ordinary signal semantics (an init ignores default-action signals) and
  *    no zombies pile up. Exit codes pass through; a program killed by signal N exits 128+N.
+ *    `--mount-proc` gives the namespace its own /proc (in a private mount namespace): without
+ *    it /proc is the host's, where the pids a program gets from fork(2) name other processes or
+ *    none — bubblewrap (Codex's sandbox) opens `/proc/<child>/ns` right after clone(2), died
+ *    with "open /proc/<pid>/ns/ns failed", and its orphaned child held Codex's pipe: Codex
+ *    hung on its first tool call. Unwrapped of it only where a mount namespace is refused.
  *    Needs root or unprivileged user namespaces (then `--map-current-user`); probed once.
  *
  * When a wrapper is unavailable (no util-linux, namespaces forbidden) the program runs unwrapped
@@ -54,12 +59,10 @@ function probe(): Probe {
   let unshare: string[] | null = null;
   if (process.env.DEVTEAM_PROCESS_CONTAINMENT !== 'pdeathsig') {
     const base = ['--pid', '--fork', '--kill-child=SIGKILL'];
-    for (const extra of process.getuid?.() === 0 ? [[], ['--map-current-user']] : [['--map-current-user'], ['--map-root-user']]) {
-      if (ok('unshare', [...extra, ...base, '--', 'true'])) {
-        unshare = [...extra, ...base];
-        break;
-      }
-    }
+    const users = process.getuid?.() === 0 ? [[], ['--map-current-user']] : [['--map-current-user'], ['--map-root-user']];
+    // --mount-proc first (see the module comment); without it only where it cannot be had.
+    const candidates = users.flatMap((extra) => [[...extra, ...base, '--mount-proc'], [...extra, ...base]]);
+    unshare = candidates.find((c) => ok('unshare', [...c, '--', 'true'])) ?? null;
   }
   return (probed = { pdeathsig, unshare });
 }
