@@ -3,7 +3,7 @@
  * sandbox can show (process groups, pid files, kill-on-boot) and the line/tail plumbing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,8 +26,29 @@ const make = (workspaceDir: string, extra: { pidDir?: string } = {}) =>
   });
 
 sandboxSuite('local sandbox', async (ws) => make(ws), {
-  isAlive: async (_sb, pidFile, ws) => processRunning(Number((await readFile(path.join(ws, pidFile), 'utf8')).trim())),
+  isAlive: async (_sb, pidFile, ws) => running(await readFile(path.join(ws, pidFile), 'utf8')),
 });
+
+/**
+ * The host pid of the process MY_PID described (`<pid> <pid namespace inode>`: its number in
+ * its own PID namespace, and that namespace), or null when no such process exists any more.
+ */
+async function hostPid(me: string): Promise<number | null> {
+  const [nsPid, ns] = me.trim().split(/\s+/);
+  if (!nsPid || !ns) throw new Error(`not a MY_PID value: ${JSON.stringify(me)}`);
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d) || (await readlink(`/proc/${d}/ns/pid`).catch(() => '')) !== `pid:[${ns}]`) continue;
+    const status = await readFile(`/proc/${d}/status`, 'utf8').catch(() => '');
+    if (/^NSpid:.*$/m.exec(status)?.[0].trim().split(/\s+/).at(-1) === nsPid) return Number(d);
+  }
+  return null;
+}
+
+/** Whether the process MY_PID described still runs (and is not a zombie). */
+async function running(me: string): Promise<boolean> {
+  const pid = await hostPid(me);
+  return pid !== null && processRunning(pid);
+}
 
 /** Alive and not a zombie (orphans may never be reaped by pid 1 in some containers). */
 async function processRunning(pid: number): Promise<boolean> {
@@ -66,11 +87,11 @@ describe('local sandbox: process groups and pid files', () => {
   it('abort kills the whole group, including background children', async () => {
     const sb = make(ws);
     const ac = new AbortController();
-    let childPid = 0;
+    let child = '';
     const r = await sb.exec(['sh', '-c', `sh -c '${MY_PID}; echo $me > child.pid; exec sleep 300' & until [ -s child.pid ]; do sleep 0.05; done; echo "child $(cat child.pid)"; echo leader; wait`], {
       signal: ac.signal,
       onLine: (_s, line) => {
-        if (line.startsWith('child ')) childPid = Number(line.slice(6));
+        if (line.startsWith('child ')) child = line.slice(6);
         if (line === 'leader') ac.abort();
       },
     });
@@ -78,15 +99,15 @@ describe('local sandbox: process groups and pid files', () => {
     // SIGTERM to the group: the leader (unshare) dies of it, or forwards it and reports the
     // script's death by SIGTERM as 128+15 — either way the command ended on the abort's SIGTERM.
     expect(r.signal === 'SIGTERM' || r.exitCode === 143, `signal ${r.signal}, exit ${r.exitCode}`).toBe(true);
-    expect(childPid).toBeGreaterThan(1);
-    expect(await processRunning(childPid)).toBe(false);
+    expect(child).toMatch(/^\d+ \d+$/);
+    expect(await running(child)).toBe(false);
   });
 
   it('a background process left behind by a finished command is killed too', async () => {
     const sb = make(ws);
     const r = await sb.exec(['sh', '-c', `sh -c '${MY_PID}; echo $me; exec sleep 300' > out.txt 2>&1 & until [ -s out.txt ]; do sleep 0.05; done; cat out.txt`]);
     expect(r.exitCode).toBe(0);
-    expect(await processRunning(Number(r.stdoutTail.trim()))).toBe(false);
+    expect(await running(r.stdoutTail)).toBe(false);
   });
 
   it('records running groups under runner/pids and removes the file when done', async () => {
@@ -218,10 +239,10 @@ describe('processes of a step never outlive the runner', () => {
     await rm(ws, { recursive: true, force: true });
   });
 
-  /** A script that daemonizes a grandchild into its own session (setsid), which records its host pid. */
+  /** A script that daemonizes a grandchild into its own session (setsid), which records its MY_PID. */
   const DAEMON = `setsid sh -c '${MY_PID}; echo $me > daemon.pid; exec sleep 300' < /dev/null > /dev/null 2>&1 & sleep 300`;
 
-  async function runAndKill(env: Record<string, string>): Promise<number> {
+  async function runAndKill(env: Record<string, string>): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/sandboxChild.ts'), ws, DAEMON], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -229,8 +250,8 @@ describe('processes of a step never outlive the runner', () => {
     await firstLine(child.stdout!, /^ready$/);
     const pidFile = path.join(ws, 'daemon.pid');
     while (!(await readFile(pidFile, 'utf8').catch(() => '')).trim()) await new Promise((r) => setTimeout(r, 20));
-    const daemon = Number((await readFile(pidFile, 'utf8')).trim());
-    expect(await processRunning(daemon)).toBe(true);
+    const daemon = (await readFile(pidFile, 'utf8')).trim();
+    expect(await running(daemon)).toBe(true);
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
@@ -240,21 +261,55 @@ describe('processes of a step never outlive the runner', () => {
   it('a SIGKILLed runner takes a setsid daemon of its step with it (PID namespace + parent-death signal)', async () => {
     const daemon = await runAndKill({});
     // The kernel kills the namespace when its init dies; poll until it has.
-    while (await processRunning(daemon)) await new Promise((r) => setTimeout(r, 20));
-    expect(await processRunning(daemon)).toBe(false);
+    while (await running(daemon)) await new Promise((r) => setTimeout(r, 20));
+    expect(await running(daemon)).toBe(false);
+  });
+
+  it('a runner with another data dir never kills a live runner\'s processes of a project with the same id', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/sandboxChild.ts'), ws, DAEMON], {
+      env: { ...process.env, DEVTEAM_PROCESS_CONTAINMENT: 'none' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    let daemon = '';
+    try {
+      await firstLine(child.stdout!, /^ready$/);
+      const pidFile = path.join(ws, 'daemon.pid');
+      while (!(await readFile(pidFile, 'utf8').catch(() => '')).trim()) await new Promise((r) => setTimeout(r, 20));
+      daemon = (await readFile(pidFile, 'utf8')).trim();
+      const other = await realpath(await mkdtemp(path.join(tmpdir(), 'devteam-other-')));
+      try {
+        const sb = make(other); // same projectId ('suite'), another workspace and pid directory
+        expect((await sb.exec(['true'])).exitCode).toBe(0); // its first exec sweeps
+        await sb.ensure();
+        expect(await running(daemon)).toBe(true);
+      } finally {
+        await rm(other, { recursive: true, force: true });
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      const pid = daemon ? await hostPid(daemon) : null;
+      try {
+        if (pid !== null) process.kill(pid, 'SIGKILL'); // no containment: the daemon outlives its runner
+      } catch {
+        /* gone */
+      }
+    }
   });
 
   it('without namespaces, the next runner kills what the dead one left before it runs anything', async () => {
     const daemon = await runAndKill({ DEVTEAM_PROCESS_CONTAINMENT: 'none' });
-    expect(await processRunning(daemon)).toBe(true); // nothing took it down
+    expect(await running(daemon)).toBe(true); // nothing took it down
+    const pid = await hostPid(daemon);
     try {
       const sb = make(ws);
       const r = await sb.exec(['true']); // the first exec of a new runner's sandbox sweeps first
       expect(r.exitCode).toBe(0);
-      expect(await processRunning(daemon)).toBe(false);
+      expect(await running(daemon)).toBe(false);
     } finally {
       try {
-        process.kill(daemon, 'SIGKILL');
+        if (pid !== null) process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }

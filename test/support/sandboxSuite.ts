@@ -25,22 +25,24 @@ export interface SandboxSuiteOptions {
   /**
    * Whether the process whose pid (as `MY_PID` reports it) is in `pidFile` still runs. Default:
    * asked inside the sandbox (docker: one pid namespace per container). The local sandbox gives
-   * every exec its own PID namespace, so it checks the host pid from the host.
+   * every exec its own PID namespace, so it looks the process up from the host.
    */
   isAlive?: (sb: Sandbox, pidFile: string, ws: string) => Promise<boolean>;
 }
 
 /**
- * A `sh` fragment that sets `me` to the shell's pid as the /proc it sees reports it: the
- * container's pid in docker, the host pid in the local sandbox (whose PID namespace does not
- * remount /proc, so `$$` would be the namespace-local number).
+ * A `sh` fragment that sets `me` to `<pid> <pid namespace inode>`: the shell's pid as its own
+ * PID namespace numbers it (the container's in docker, the exec's own namespace in the local
+ * sandbox, which mounts a /proc of its own) and the inode of /proc/self/ns/pid, by which the
+ * host finds the process (the local sandbox's isAlive). Its first word is the in-sandbox pid.
  */
-export const MY_PID = 'read -r me _ < /proc/self/stat';
+export const MY_PID = 'read -r me _ < /proc/self/stat; me="$me $(readlink /proc/self/ns/pid 2>/dev/null | tr -cd 0-9)"';
 
 /** True when the process whose pid is in `pidFile` (workspace-relative) still exists inside the sandbox. */
 export async function isAliveInSandbox(sb: Sandbox, pidFile: string): Promise<boolean> {
   const r = await sb.exec(
-    ['sh', '-c', 'pid=$(cat "$1") || exit 2; if kill -0 "$pid" 2>/dev/null; then echo alive; else echo gone; fi', 'sh', pidFile],
+    // A zombie (state Z/X in /proc/<pid>/stat) is dead, only not yet reaped: `kill -0` would call it alive.
+    ['sh', '-c', 'read -r pid _ < "$1" || exit 2; st=$(sed "s/.*) //" "/proc/$pid/stat" 2>/dev/null | cut -d" " -f1); if [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]; then echo alive; else echo gone; fi', 'sh', pidFile],
     { timeoutMs: SAFETY_TIMEOUT_MS },
   );
   expect(r.exitCode, `liveness probe failed: ${r.stderrTail}`).toBe(0);

@@ -8,12 +8,13 @@
  * of its steps with it — including ones a script moved to another process group or session.
  * Where namespaces are not available two fallbacks remain: every exec leads its own process group
  * (`detached: true`) whose id is recorded in a pid directory (default `<workspaceDir>/runner/pids`,
- * or `pidDir`), and every process carries DEVTEAM_SANDBOX_OWNER=<projectId>:<runner instance> in
+ * or `pidDir`), and every process carries DEVTEAM_SANDBOX_OWNER=<projectId>:<pid-dir hash>:<runner instance> in
  * its environment. Before the first exec of a sandbox object (a restarted runner re-running a
- * step) and in ensure(), groups recorded by another runner and processes marked by another
- * runner instance are killed.
+ * step) and in ensure(), groups recorded by another runner and processes marked by another,
+ * dead runner instance of the same pid directory are killed.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -60,7 +61,11 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
   let ensured = false;
   let swept: Promise<void> | null = null;
   /** Once per sandbox object: what a previous runner left behind goes before anything runs. */
-  const sweepOnce = () => (swept ??= killRecorded(false).then(() => killMarked(opts.projectId, false, log)));
+  // The marker names the runner's pid directory too: two runners on one host (other data dirs)
+  // hosting projects with the same id never kill each other's processes.
+  const scope = createHash('sha256').update(pidDir).digest('hex').slice(0, 12);
+  const marker = `${opts.projectId}:${scope}`;
+  const sweepOnce = () => (swept ??= killRecorded(false).then(() => killMarked(marker, false, log)));
 
   const pidFile = (pgid: number): string => path.join(pidDir, `${pgid}.json`);
 
@@ -140,7 +145,7 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     if (o.signal?.aborted) return result({ aborted: true });
     const cwd = await resolveCwd(o.cwd);
     await sweepOnce();
-    const env: Record<string, string> = { ...childEnv(o.env), [OWNER_ENV]: `${opts.projectId}:${INSTANCE}` };
+    const env: Record<string, string> = { ...childEnv(o.env), [OWNER_ENV]: `${marker}:${INSTANCE}` };
     if (o.signal?.aborted) return result({ aborted: true }); // no await between here and the listener below
 
     let child: ReturnType<typeof spawn>;
@@ -223,7 +228,7 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
       const st = await stat(workdir).catch(() => null);
       if (!st?.isDirectory()) throw new SandboxError(`workspace ${workdir} does not exist`, 'not_found');
       await killRecorded(false);
-      await killMarked(opts.projectId, false, log);
+      await killMarked(marker, false, log);
       const created = !ensured;
       ensured = true;
       return { id: `local-${opts.projectId}`, created };
@@ -232,30 +237,48 @@ export function createLocalSandbox(opts: LocalSandboxOptions): Sandbox {
     async remove() {
       for (const pgid of mine) signalGroup(pgid, 'SIGKILL');
       await killRecorded(true);
-      await killMarked(opts.projectId, true, log);
+      await killMarked(marker, true, log);
       ensured = false;
     },
   };
 }
 
 /**
- * SIGKILL every process whose environment carries this project's DEVTEAM_SANDBOX_OWNER marker from
- * another runner instance (or from any, with `all`). Reads /proc/<pid>/environ; no-op without /proc.
+ * SIGKILL every process whose environment carries this sandbox's DEVTEAM_SANDBOX_OWNER marker
+ * (`<projectId>:<pid-dir hash>`) from another runner instance that is no longer alive (or from any
+ * instance, with `all`). Reads /proc/<pid>/environ; no-op without /proc.
  */
-async function killMarked(projectId: string, all: boolean, log: Logger): Promise<void> {
+async function killMarked(owner: string, all: boolean, log: Logger): Promise<void> {
   const pids = await readdir('/proc').catch(() => [] as string[]);
-  const prefix = `${OWNER_ENV}=${projectId}:`;
+  const prefix = `${OWNER_ENV}=${owner}:`;
   for (const p of pids) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
     const marker = env.split('\0').find((e) => e.startsWith(prefix));
-    if (!marker || (!all && marker === `${prefix}${INSTANCE}`)) continue;
+    if (!marker || (!all && (marker === `${prefix}${INSTANCE}` || runnerAlive(marker.slice(prefix.length))))) continue;
     try {
       process.kill(Number(p), 'SIGKILL');
       log.warn({ pid: Number(p), marker }, 'killed a process left behind by an earlier runner');
     } catch {
       /* gone, or not ours */
     }
+  }
+}
+
+/** Whether the runner instance `<pid>-<random>` of a marker still runs (then its processes are not left behind). */
+function runnerAlive(instance: string): boolean {
+  const pid = Number(instance.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(st.slice(st.lastIndexOf(')') + 2)); // a zombie runner is dead
+  } catch {
+    return true; // no /proc: kill(0) said it exists
   }
 }
 
