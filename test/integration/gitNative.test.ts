@@ -190,6 +190,18 @@ describe('native engine: pushes and worktrees', () => {
     expect(sent).toBeLessThan(16 * 1024); // the whole history would be > 4 MiB
   });
 
+  it('lanes preparing and removing task worktrees at once never break each other (prune beside add)', async () => {
+    await server.createBareRepo('crowd', { files: { 'a.txt': 'a\n' } });
+    const w = ws('crowd');
+    await w.sync();
+    const branches = Array.from({ length: 6 }, (_, i) => `devteam/c${i}-lane`);
+    for (let round = 0; round < 3; round++) {
+      const trees = await Promise.all(branches.map((b) => w.prepareTask(b)));
+      for (const t of trees) expect(await exists(join(t.dir, 'a.txt'))).toBe(true);
+      await Promise.all(branches.map((b, i) => (i % 2 === round % 2 ? w.removeTask(b) : rm(trees[i]!.dir, { recursive: true, force: true }))));
+    }
+  });
+
   it('keeps one worktree per task, side by side, and removes it when asked', async () => {
     await server.createBareRepo('lanes', { files: { 'a.txt': 'a\n' } });
     const w = ws('lanes');

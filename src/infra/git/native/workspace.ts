@@ -34,6 +34,24 @@ import { gitMessage, nativeGitError } from './errors.ts';
 import { remoteAccess } from './remoteAccess.ts';
 import { NativeRepo } from './repo.ts';
 
+/** Per repository (git dir): the chain that serializes worktree administration. */
+const adminChains = new Map<string, Promise<unknown>>();
+
+/**
+ * Run `fn` alone among the worktree administration (add, remove, prune) of one repository in this
+ * process. Lanes prepare task worktrees at once; a `git worktree prune` running beside another
+ * lane's `git worktree add` deletes the half-made admin dir and the add fails ("could not open
+ * …/worktrees/<name>/HEAD").
+ */
+function worktreeAdmin<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
+  const prev = adminChains.get(gitDir) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(fn);
+  const tail = run.catch(() => undefined);
+  adminChains.set(gitDir, tail);
+  void tail.then(() => adminChains.get(gitDir) === tail && adminChains.delete(gitDir));
+  return run;
+}
+
 export interface NativeWorkspaceTuning {
   /** Connect-time host policy; default true = the caller already ran validateRepoUrl. Metadata hosts are always refused. */
   allowPrivateHosts?: boolean;
@@ -113,7 +131,7 @@ export class NativeGitWorkspace implements GitWorkspace {
     }
     const remoteOid = cloned ? (await this.repo.ref(this.tracking))! : await this.fetchTarget(signal);
     const headOid = await this.catchUp(remoteOid);
-    await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
+    await worktreeAdmin(this.repo.gitDir, () => this.repo.git(['worktree', 'prune'], { op: 'worktree prune' }));
     this.log.info({ headOid, cloned }, 'git workspace synced');
     return { headOid, cloned };
   }
@@ -179,10 +197,12 @@ export class NativeGitWorkspace implements GitWorkspace {
     const name = worktreeName(taskBranch);
     const registered = (await exists(path.join(this.repo.gitDir, 'worktrees', name, 'HEAD'))) && (await exists(tree.dir));
     if (!registered) {
-      await rm(tree.dir, { recursive: true, force: true });
-      await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
-      await mkdir(this.repo.tasksDir, { recursive: true });
-      await this.repo.git(['worktree', 'add', '-f', '-q', '-B', taskBranch, tree.dir, base], { op: `worktree for ${taskBranch}`, signal });
+      await worktreeAdmin(this.repo.gitDir, async () => {
+        await rm(tree.dir, { recursive: true, force: true });
+        await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
+        await mkdir(this.repo.tasksDir, { recursive: true });
+        await this.repo.git(['worktree', 'add', '-f', '-q', '-B', taskBranch, tree.dir, base], { op: `worktree for ${taskBranch}`, signal });
+      });
     } else {
       const ref = `refs/heads/${taskBranch}`;
       await this.repo.git(['update-ref', '-m', 'prepare', ref, base], { op: `reset of ${taskBranch}` });
@@ -361,9 +381,11 @@ export class NativeGitWorkspace implements GitWorkspace {
     const tree = this.taskTree(taskBranch);
     const refs = await this.repo.text(['for-each-ref', '--format=%(refname)', `refs/devteam/checkpoints/${worktreeName(taskBranch)}/`], { op: 'checkpoint list' });
     for (const ref of refs.split('\n').filter(Boolean)) await this.repo.git(['update-ref', '-d', ref], { op: 'checkpoint removal' });
-    await this.repo.git(['worktree', 'remove', '--force', '--force', tree.dir], { op: `removal of ${tree.worktree}`, okCodes: [128] });
-    await rm(tree.dir, { recursive: true, force: true });
-    await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
+    await worktreeAdmin(this.repo.gitDir, async () => {
+      await this.repo.git(['worktree', 'remove', '--force', '--force', tree.dir], { op: `removal of ${tree.worktree}`, okCodes: [128] });
+      await rm(tree.dir, { recursive: true, force: true });
+      await this.repo.git(['worktree', 'prune'], { op: 'worktree prune' });
+    });
   }
 
   async setIgnored(patterns: string[]): Promise<void> {
