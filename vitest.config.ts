@@ -16,6 +16,7 @@ export const SLOW_TESTS = [
   'test/integration/agentCli.real.test.ts', // the real agent CLIs from npm against a scripted model
   'test/integration/sandbox.docker.test.ts', // Docker sandbox containers
   'test/integration/pipeline.docker.test.ts', // the whole pipeline in a Docker sandbox
+  'test/unit/taskList.scale.test.ts', // 20,000-task chains and adversarial 1 MB task lists stay linear
 ];
 
 export default defineConfig({
