@@ -190,6 +190,26 @@ describe('native engine: pushes and worktrees', () => {
     expect(sent).toBeLessThan(16 * 1024); // the whole history would be > 4 MiB
   });
 
+  it('publish pushes the target only: the task branch went out with integrate and is not pushed again', async () => {
+    await server.createBareRepo('once', { files: { 'a.txt': 'a\n' } });
+    const w = ws('once');
+    await w.sync();
+    const t = await w.prepareTask('devteam/o1');
+    await writeFile(join(t.dir, 'a.txt'), 'b\n');
+    await w.integrate(args('o1'));
+    expect((await nativeGit(server.repoPath('once'), 'rev-parse', 'devteam/o1')).trim()).toBe((await nativeGit(t.dir, 'rev-parse', 'HEAD')).trim());
+    const before = server.stats();
+    const out = await w.publish(args('o1'));
+    expect(out).toMatchObject({ pushed: true, taskBranchPushed: true });
+    const after = server.stats();
+    expect(after.receivePackPosts - before.receivePackPosts).toBe(1); // the target
+    expect(after.requests - before.requests).toBe(3); // one authenticated push (401 challenge, ref advertisement, pack): no second push of the task branch
+    // A re-run (as after a crash before the transition was written) pushes nothing at all.
+    const again = server.stats();
+    expect(await w.publish(args('o1'))).toMatchObject({ pushed: false, taskBranchPushed: true });
+    expect(server.stats().requests - again.requests).toBe(0);
+  });
+
   it('lanes preparing and removing task worktrees at once never break each other (prune beside add)', async () => {
     await server.createBareRepo('crowd', { files: { 'a.txt': 'a\n' } });
     const w = ws('crowd');

@@ -353,7 +353,7 @@ export class NativeGitWorkspace implements GitWorkspace {
       this.log.warn({ taskId: a.taskId, retries }, 'target push rejected (non-fast-forward); fetching and merging');
       await this.catchUp(await this.fetchTarget(signal));
     }
-    // The task branch went out with integrate; a re-run here is a no-op when it is there.
+    // The task branch went out with integrate; skipped here when this clone already pushed its head.
     const taskBranchPushed = await this.pushTaskBranch(a.taskBranch, signal);
     return { pushed, retries, targetOid: await this.targetOid(), taskBranchPushed };
   }
@@ -365,9 +365,17 @@ export class NativeGitWorkspace implements GitWorkspace {
    */
   private async pushTaskBranch(taskBranch: string, signal?: AbortSignal): Promise<boolean> {
     const ref = `refs/heads/${taskBranch}`;
+    // What this clone last pushed of the branch (kept on disk, so it holds across a restart): when
+    // the branch still points there, the remote has it and the push would be a no-op round trip.
+    const pushedRef = `refs/devteam/pushed/${taskBranch}`;
+    const oid = await this.repo.ref(ref);
+    if (oid && oid === (await this.repo.ref(pushedRef))) return true;
     const result = await this.push([`${ref}:${ref}`], signal);
     const b = result.get(ref);
-    if (!b || b.ok) return true;
+    if (!b || b.ok) {
+      if (oid) await this.repo.git(['update-ref', pushedRef, oid], { op: 'pushed ref update' });
+      return true;
+    }
     this.log.warn({ taskBranch, reason: b.reason, remote: result.message || undefined }, 'task branch not pushed; the outcomes entry will not cite it');
     return false;
   }
