@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/infra/logger.ts';
 import type { Handler } from '../../src/server/http/types.ts';
+import { requestFingerprint } from '../../src/server/idempotency/key.ts';
 import { requirePostgres } from '../support/db.ts';
 import { projectBody, requireRedis, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -184,6 +185,32 @@ describe.each([
     expect(brokenCalls).toBe(2);
     expect(lines.filter((l) => l.correlationId === `${cid}-2`)).toHaveLength(1);
     expect(logged()).toHaveLength(1);
+  });
+
+  test.skipIf(!!skip)('a claim left in flight by a killed runner is a 120 s lease: once it lapses the retry executes', async () => {
+    const key = randomUUID();
+    const path = `${A}/pause/ghost-killed`;
+    // The claim a runner took right before kill -9: never completed, never released.
+    const scope = `POST ${A}/pause/:projectId anonymous`;
+    expect(await s.server.idempotency.claim(scope, key, requestFingerprint(path, undefined))).toEqual({ kind: 'claimed' });
+    const held = await post(path, key);
+    expect(held.status).toBe(409);
+    expect(await held.text()).toContain('idempotency-in-flight');
+    if (store === 'postgres') {
+      const [row] = await s.runtime.db.query<{ ttl: number }>(`select extract(epoch from expires_at - created_at)::int as ttl from idempotency_key where key = $1`, [key]);
+      expect(row!.ttl).toBe(120);
+      await s.runtime.db.query(`update idempotency_key set expires_at = now() - interval '1 second' where key = $1`, [key]);
+    } else {
+      const client = s.server.redis!.client;
+      const [name] = await client.keys(`devteam:idem:*:${key}`);
+      const ttl = await client.ttl(name!);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(120);
+      await client.del(name!); // what EX does when the lease runs out
+    }
+    const retried = await post(path, key);
+    expect(retried.status).toBe(404); // executed (the project does not exist), not 409
+    expect(retried.headers.has('idempotent-replayed')).toBe(false);
   });
 
   test.skipIf(!!skip)('keys expire 6 h after creation; an expired key executes again', async () => {

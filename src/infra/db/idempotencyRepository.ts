@@ -44,7 +44,7 @@ export function idempotencyRepository(db: Database) {
       await q(`delete from idempotency_key where scope = $1 and key = $2 and expires_at <= now()`, [scope, key]);
     },
 
-    /** Claim the key (`in_flight`, expiring `ttlSec` after now); false when a row exists already. */
+    /** Claim the key (`in_flight`, a lease expiring `ttlSec` after now); false when a row exists already. */
     async insertClaim(scope: string, key: string, fingerprint: string, ttlSec: number): Promise<boolean> {
       const rows = await q(
         `insert into idempotency_key (scope, key, fingerprint, state, expires_at)
@@ -74,12 +74,13 @@ export function idempotencyRepository(db: Database) {
       return { fingerprint: r.fingerprint, state: r.state, response };
     },
 
-    /** Store the response of our in-flight claim (a row another request owns is left alone). */
-    async complete(scope: string, key: string, fingerprint: string, response: IdempotentResponseRow): Promise<void> {
+    /** Store the response of our in-flight claim, kept `ttlSec` from now (a row another request owns is left alone). */
+    async complete(scope: string, key: string, fingerprint: string, response: IdempotentResponseRow, ttlSec: number): Promise<void> {
       await q(
-        `update idempotency_key set state = 'completed', response_status = $4, response_headers = $5::jsonb, response_body = $6
+        `update idempotency_key set state = 'completed', response_status = $4, response_headers = $5::jsonb, response_body = $6,
+           expires_at = now() + make_interval(secs => $7)
          where scope = $1 and key = $2 and fingerprint = $3 and state = 'in_flight'`,
-        [scope, key, fingerprint, response.status, JSON.stringify(response.headers), response.body],
+        [scope, key, fingerprint, response.status, JSON.stringify(response.headers), response.body, ttlSec],
       );
     },
 

@@ -5,8 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Keys live 6 h after creation, completed or not (a crashed in-flight claim frees itself). */
+/** A completed key's response is replayed for 6 h after completion. */
 export const IDEMPOTENCY_TTL_SEC = 6 * 3600;
+
+/**
+ * An in-flight claim lapses after 120 s: longer than any request holds it (a STOP waits at most
+ * its stop timeout, 30 s by default, plus the routing timeout), short enough that a runner killed
+ * mid-request (kill -9: nothing released the claim) does not block the client's retry for hours.
+ */
+export const IDEMPOTENCY_IN_FLIGHT_SEC = 120;
 
 /** 1–255 printable ASCII characters (0x20–0x7e); surrounding quotes of a structured-header string are allowed. */
 export function parseIdempotencyKey(raw: string): string | undefined {
