@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitWorkspace, GitError, type GitWorkspace, type IntegrateArgs } from '../../src/infra/git/index.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
+import { NativeRepo } from '../../src/infra/git/native/repo.ts';
 import { tempDir } from '../support/db.ts';
 import { nativeGit, startGitServer, type GitServer } from '../support/gitServer.ts';
 
@@ -188,6 +189,29 @@ describe('native engine: pushes and worktrees', () => {
     const sent = server.stats().receivePackBytes - before;
     expect(sent).toBeGreaterThan(0);
     expect(sent).toBeLessThan(16 * 1024); // the whole history would be > 4 MiB
+  });
+
+  it('reads its refs in-process exactly as `git rev-parse` does: loose, packed, overridden, missing, other namespaces', async () => {
+    await server.createBareRepo('refs', { files: { 'a.txt': 'a\n' } });
+    const w = ws('refs');
+    await w.sync();
+    await w.prepareTask('devteam/r1-one');
+    const gitDir = join(w.root, 'repo.git');
+    const repo = new NativeRepo(w.root, 'main');
+    const refs = ['refs/heads/main', 'refs/remotes/origin/main', 'refs/heads/devteam/r1-one', 'refs/heads/nope', 'refs/devteam/none/x', 'refs/tags/v1', 'HEAD'];
+    const byGit = async () =>
+      Promise.all(refs.map(async (r) => (await nativeGit(gitDir, '--git-dir', gitDir, 'rev-parse', '-q', '--verify', `${r}^{commit}`).catch(() => '')).trim() || null));
+    const check = async () => expect(await Promise.all(refs.map((r) => repo.ref(r)))).toEqual(await byGit());
+    await check();
+    await nativeGit(gitDir, '--git-dir', gitDir, 'pack-refs', '--all'); // no loose files left
+    await check();
+    const head = (await repo.ref('refs/heads/main'))!;
+    await nativeGit(gitDir, '--git-dir', gitDir, 'commit-tree', '-m', 'x', `${head}^{tree}`).then(async (oid) => {
+      await nativeGit(gitDir, '--git-dir', gitDir, 'update-ref', 'refs/heads/devteam/r1-one', oid.trim()); // a loose file over the packed line
+    });
+    await check();
+    await nativeGit(gitDir, '--git-dir', gitDir, 'update-ref', '-d', 'refs/heads/devteam/r1-one');
+    await check();
   });
 
   it('publish pushes the target only: the task branch went out with integrate and is not pushed again', async () => {

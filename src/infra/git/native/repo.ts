@@ -19,6 +19,22 @@ import { GitError } from '../types.ts';
 import { runGit, type GitRunOptions, type GitRunResult } from './gitProcess.ts';
 import { nativeGitError } from './errors.ts';
 
+/** Files at a commit, by `gitDir\0commit\0path` (least recently used first), bounded by bytes. */
+const blobMemo = new Map<string, Buffer | null>();
+const BLOB_MEMO_MAX_BYTES = 16 * 1024 * 1024;
+let blobMemoBytes = 0;
+
+function remember(key: string, blob: Buffer | null): void {
+  if (blob && blob.length > BLOB_MEMO_MAX_BYTES / 4) return;
+  blobMemo.set(key, blob);
+  blobMemoBytes += blob?.length ?? 0;
+  while (blobMemoBytes > BLOB_MEMO_MAX_BYTES) {
+    const [oldest, b] = blobMemo.entries().next().value as [string, Buffer | null];
+    blobMemo.delete(oldest);
+    blobMemoBytes -= b?.length ?? 0;
+  }
+}
+
 /** The only configuration the runner's bare repository ever has. */
 export const CANONICAL_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n\tlogallrefupdates = true\n';
 
@@ -90,8 +106,30 @@ export class NativeRepo {
 
   /** The oid a ref points at, or null. */
   async ref(ref: string): Promise<string | null> {
+    const fast = await this.#readRefFile(ref);
+    if (fast !== undefined) return fast;
     const r = await this.git(['rev-parse', '-q', '--verify', `${ref}^{commit}`], { op: `lookup of ${ref}`, okCodes: [1, 128] });
     return r.code === 0 ? r.stdout.toString().trim() : null;
+  }
+
+  /**
+   * The runner's own branch refs read in-process, as git's files backend stores them (a loose
+   * `repo.git/<ref>` file, else a `packed-refs` line) — one file read instead of a `git rev-parse`
+   * process on the hot path. undefined (ask git) for anything unusual: another ref namespace, a
+   * symbolic or malformed ref, a reftable repository.
+   */
+  async #readRefFile(ref: string): Promise<string | null | undefined> {
+    if (!/^refs\/(heads|remotes|devteam)\/[^\0]+$/.test(ref) || ref.includes('..')) return undefined;
+    const loose = await readFile(path.join(this.gitDir, ref), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
+    if (loose === undefined) return undefined;
+    if (loose !== null) return /^[0-9a-f]{40}\n?$/.test(loose) ? loose.slice(0, 40) : undefined;
+    const packed = await readFile(path.join(this.gitDir, 'packed-refs'), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : undefined));
+    if (packed === undefined) return undefined;
+    if (!packed && (await readFile(path.join(this.gitDir, 'reftable', 'tables.list')).then(() => true, () => false))) return undefined;
+    for (const line of packed.split('\n')) {
+      if (line.length === 41 + ref.length && line.endsWith(` ${ref}`) && /^[0-9a-f]{40} /.test(line)) return line.slice(0, 40);
+    }
+    return null;
   }
 
   /** Atomically move `ref` to `to` if it still points at `from` (null: must not exist). */
@@ -106,8 +144,20 @@ export class NativeRepo {
 
   /** A blob's bytes at `<commit>:<path>`, or null when the path is absent (or not a file). */
   async readBlob(commit: string, filePath: string): Promise<Buffer | null> {
+    // A file at a commit never changes: memoized by (repository, commit, path) — a pure memo, a
+    // restarted step that misses it reads the same bytes from git.
+    const full = /^[0-9a-f]{40}$/.test(commit);
+    const key = `${this.gitDir}\0${commit}\0${filePath}`;
+    if (full && blobMemo.has(key)) {
+      const hit = blobMemo.get(key)!;
+      blobMemo.delete(key);
+      blobMemo.set(key, hit);
+      return hit;
+    }
     const r = await this.git(['cat-file', 'blob', `${commit}:${filePath}`], { op: `read of ${filePath}`, okCodes: [128] });
-    return r.code === 0 ? r.stdout : null;
+    const out = r.code === 0 ? r.stdout : null;
+    if (full) remember(key, out);
+    return out;
   }
 
   /**
