@@ -119,7 +119,8 @@ describe('local sandbox: process groups and pid files', () => {
         // The record is written right after spawn; wait for it, then let the command finish.
         const poll = async (): Promise<void> => {
           listed = await readdir(pidDir).catch(() => []);
-          if (!listed.length) return void setTimeout(poll, 10);
+          // Written atomically (a .tmp file, then rename): wait for the record itself.
+          if (!listed.some((f) => f.endsWith('.json'))) return void setTimeout(poll, 10);
           await writeFile(path.join(ws, 'go'), '');
         };
         void poll();
