@@ -180,7 +180,9 @@ export class Registry {
     return this.#locked(projectId, async () => {
       const host = this.hosts.get(projectId);
       if (!host) {
-        const stored = await this.#storedStatus(projectId);
+        // Postgres, not the projection: a status relayed from another node may be stale.
+        const stored = await this.#repo.status(projectId);
+        if (!stored) throw new ProjectNotFoundError(projectId);
         if (stored.state === 'stopped') {
           if (cmd === 'STOP') return { ok: true, status: stored, noop: true, timedOut: false };
           return { ok: false, state: stored.state, acceptedCommands: [] };

@@ -74,6 +74,49 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     expect(applied).toEqual(['PAUSE']);
   });
 
+  it('a later entry of a project never overtakes an earlier one that could not be applied yet', async () => {
+    const applied: string[] = [];
+    let hosted = false;
+    const prefix = `routertest${process.pid}${Date.now().toString(36)}c`;
+    const r = await router(
+      prefix,
+      async (id, c) => {
+        if (!hosted) throw new NotAppliedHereError(id); // released or fenced here for a moment
+        applied.push(c.kind === 'command' ? c.cmd : c.kind);
+      },
+      () => true,
+      50,
+    );
+    r.setShards([0]);
+    const first = r.send('p1', { kind: 'command', cmd: 'STOP' }, 60_000);
+    await until(async () => r.stats.leftForNextOwner >= 1, 'STOP left pending');
+    const second = r.send('p1', { kind: 'command', cmd: 'RESUME' }, 60_000);
+    await until(async () => r.stats.leftForNextOwner >= 3, 'RESUME held back behind STOP');
+    expect(applied).toEqual([]);
+    hosted = true;
+    expect(await first).toMatchObject({ ok: true });
+    expect(await second).toMatchObject({ ok: true });
+    expect(applied).toEqual(['STOP', 'RESUME']);
+  });
+
+  it('a pending entry trimmed from the stream is acknowledged, and the shard keeps consuming', async () => {
+    const applied: string[] = [];
+    let owner = false;
+    const prefix = `routertest${process.pid}${Date.now().toString(36)}d`;
+    const r = await router(prefix, async (_id, c) => applied.push(c.kind === 'command' ? c.cmd : c.kind), () => owner, 50);
+    r.setShards([0]);
+    await r.send('p1', { kind: 'command', cmd: 'PAUSE' }, 0);
+    await until(async () => r.stats.leftForNextOwner >= 1, 'the stale read');
+    const keys = clusterKeys(prefix);
+    const client = await createRedisOnce();
+    const [pending] = await client.xPendingRange(keys.stream(0), keys.group, '-', '+', 10);
+    await client.xDel(keys.stream(0), pending!.id); // what MAXLEN trimming does to an old entry
+    owner = true;
+    expect(await r.send('p2', { kind: 'command', cmd: 'RESUME' }, 60_000)).toMatchObject({ ok: true });
+    await until(async () => Number((await client.xPending(keys.stream(0), keys.group)).pending) === 0, 'the trimmed entry acknowledged');
+    expect(applied).toEqual(['RESUME']);
+  });
+
   let once: RedisHandle | undefined;
   async function createRedisOnce() {
     if (!once) {

@@ -196,16 +196,7 @@ export class CommandRouter {
         }
         // Entries a previous owner read but never acknowledged come first, in stream order.
         for (const s of [...this.#needDrain]) {
-          let from = '0';
-          for (;;) {
-            const res = (await this.#reader!.xReadGroup(keys.group, keys.consumer, { key: keys.stream(s), id: from }, { COUNT: 200 })) as Array<{ messages: Raw[] }> | null;
-            const msgs = res?.[0]?.messages ?? [];
-            if (!msgs.length) break;
-            for (const m of msgs) if (m) this.#dispatch(s, m);
-            const last = msgs[msgs.length - 1];
-            if (!last) break;
-            from = last.id;
-          }
+          await this.#drain(s);
           this.#needDrain.delete(s);
         }
         const res = (await this.#reader!.xReadGroup(
@@ -234,23 +225,53 @@ export class CommandRouter {
     }
   }
 
+  /**
+   * Dispatch the shard's pending entries in stream order: XPENDING pages, their messages by XRANGE.
+   * An entry trimmed away (MAXLEN) while pending is acknowledged and logged — read from id 0 it
+   * would come back as an empty message, which the client cannot parse.
+   */
+  async #drain(shard: number): Promise<void> {
+    const { keys, logger } = this.#o;
+    const stream = keys.stream(shard);
+    let from = '-';
+    for (;;) {
+      const page = await this.#c.xPendingRange(stream, keys.group, from, '+', 200);
+      if (!page.length) return;
+      const first = page[0]!.id;
+      const last = page[page.length - 1]!.id;
+      const found = new Map<string, NonNullable<Raw>>();
+      for (const e of await this.#c.xRange(stream, first, last)) found.set(e.id, e as NonNullable<Raw>);
+      for (const p of page) {
+        const e = found.get(p.id);
+        if (e) this.#dispatch(shard, e);
+        else {
+          await this.#c.xAck(stream, keys.group, p.id);
+          logger.warn({ shard, entry: p.id }, 'pending command entry was trimmed from the stream; acknowledged without applying');
+        }
+      }
+      if (page.length < 200) return;
+      from = `(${last}`;
+    }
+  }
+
   #dispatch(shard: number, m: NonNullable<Raw>) {
     const projectId = m.message.projectId ?? '';
     const key = `${shard}/${m.id}`;
     if (this.#queued.has(key) || this.#running.has(key)) return;
     this.#queued.set(key, projectId);
     const prev = this.#chains.get(projectId) ?? Promise.resolve();
-    const next = prev.then(() => this.#handle(shard, m)).finally(() => this.#queued.delete(key)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
+    const next = prev.then(async () => void (await this.#handle(shard, m))).finally(() => this.#queued.delete(key)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
     this.#chains.set(projectId, next);
     void next.then(() => this.#chains.get(projectId) === next && this.#chains.delete(projectId));
   }
 
-  async #handle(shard: number, m: NonNullable<Raw>): Promise<void> {
+  /** Handle one entry; true when it is finished here (applied or answered), false when left pending. */
+  async #handle(shard: number, m: NonNullable<Raw>): Promise<boolean> {
     const key = `${shard}/${m.id}`;
-    if (this.#running.has(key)) return;
+    if (this.#running.has(key)) return false;
     this.#running.add(key);
     try {
-      await this.#handleOnce(shard, m);
+      return await this.#handleOnce(shard, m);
     } finally {
       this.#running.delete(key);
     }
@@ -262,7 +283,7 @@ export class CommandRouter {
    * applying `m`, every earlier pending entry of the same project not being handled here is
    * handled first (entries of other projects keep their own order: the sweep dispatches them).
    */
-  async #earlierFirst(shard: number, m: NonNullable<Raw>): Promise<void> {
+  async #earlierFirst(shard: number, m: NonNullable<Raw>): Promise<boolean> {
     const stream = this.#o.keys.stream(shard);
     const pending = await this.#c.xPendingRange(stream, this.#o.keys.group, '-', `(${m.id}`, 1000);
     for (const p of pending) {
@@ -273,23 +294,28 @@ export class CommandRouter {
       if (!e) continue; // trimmed away meanwhile
       if (e.message.projectId !== m.message.projectId) continue; // another project's order: the sweep dispatches it
       this.stats.reordered++;
-      await this.#handle(shard, e);
+      // An earlier entry of this project that cannot finish here holds every later one back.
+      if (!(await this.#handle(shard, e))) return false;
     }
+    return true;
   }
 
-  async #handleOnce(shard: number, m: NonNullable<Raw>): Promise<void> {
+  async #handleOnce(shard: number, m: NonNullable<Raw>): Promise<boolean> {
     const { keys } = this.#o;
     const { id, projectId, replyTo, body } = m.message;
     const stream = keys.stream(shard);
     if (!id || !projectId || !body) {
       await this.#c.xAck(stream, keys.group, m.id);
-      return;
+      return true;
     }
     if (!this.#o.owns(shard)) {
       this.stats.leftForNextOwner++;
-      return; // stays pending under the group's consumer: the next owner reads it from id 0
+      return false; // stays pending under the group's consumer: the next owner reads it from id 0
     }
-    await this.#earlierFirst(shard, m);
+    if (!(await this.#earlierFirst(shard, m))) {
+      this.stats.leftForNextOwner++;
+      return false; // behind an earlier entry of its project that is still pending: the sweep retries both, in order
+    }
     const recordKey = keys.cmdResult(id);
     let text = await this.#c.get(recordKey);
     if (text) this.stats.duplicates++;
@@ -300,7 +326,7 @@ export class CommandRouter {
       } catch (err) {
         if (err instanceof NotAppliedHereError) {
           this.stats.leftForNextOwner++;
-          return; // pending: the next owner reads it from id 0
+          return false; // pending: the owner's next sweep (or the next owner) reads it again
         }
         const e = err as Error & { command?: unknown; choices?: unknown };
         reply = { ok: false, error: e.message, code: e.name, ...(e.name === 'TaskChoiceError' ? { data: { command: e.command, choices: e.choices } } : {}) };
@@ -314,5 +340,6 @@ export class CommandRouter {
       this.stats.replies++;
     }
     await this.#c.xAck(stream, keys.group, m.id);
+    return true;
   }
 }

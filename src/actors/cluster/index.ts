@@ -165,7 +165,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   // A project whose write was fenced while this node still holds its shard (a host from an older
   // epoch): host it again at the current epoch, or the shard's commands would find no host.
-  registry.onFenced = (projectId) => {
+  const rehost = (projectId: string): void => {
     const s = shard(projectId);
     void manager
       .verify(s)
@@ -173,10 +173,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         if (!mine || registry.hosts.has(projectId)) return;
         const epoch = manager.epoch(s);
         await registry.boot((id) => id === projectId && manager.epoch(s) === epoch);
-        logger.warn({ projectId, shard: s, epoch }, 'fenced host replaced at the current epoch');
+        logger.warn({ projectId, shard: s, epoch }, 'project hosted again at the current epoch');
       })
       .catch((err) => logger.error({ err, projectId }, 'could not re-host a fenced project'));
   };
+  registry.onFenced = rehost;
 
   router = new CommandRouter({
     redis: o.redis,
@@ -198,7 +199,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
             return r;
           } catch (err) {
             // Released or fenced here while the lease looked held: the real owner applies it.
-            if (err instanceof HostGoneError) throw new NotAppliedHereError(projectId);
+            if (err instanceof HostGoneError) {
+              // Not hosted here although the lease looks held: host it again (the sweep retries the entry).
+              if (manager.holds(s)) rehost(projectId);
+              throw new NotAppliedHereError(projectId);
+            }
             throw err;
           }
         }
