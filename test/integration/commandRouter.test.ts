@@ -20,6 +20,14 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
+  /** The command's name as the tests record it. */
+  const named = (c: ClusterCommand) => (c.kind === 'command' ? c.cmd : c.kind);
+  /** An apply that records what it applied, and refuses (NotAppliedHereError) while `refused()` says so. */
+  const recorder = (applied: string[], refused: () => boolean) => async (id: string, c: ClusterCommand) => {
+    if (refused()) throw new NotAppliedHereError(id);
+    applied.push(named(c));
+  };
+
   async function router(prefix: string, apply: (projectId: string, c: ClusterCommand) => Promise<unknown>, owns: () => boolean, sweepMs = 1e9) {
     const redis: RedisHandle = await createRedis(REDIS_TEST_URL, silentLogger());
     const r = new CommandRouter({ redis, keys: clusterKeys(prefix), nodeId: `n-${prefix}`, shards: 1, logger: silentLogger(), apply, owns, sweepMs });
@@ -38,7 +46,7 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     const applied: string[] = [];
     let owner = false;
     const prefix = `routertest${process.pid}${Date.now().toString(36)}`;
-    const r = await router(prefix, async (_id, c) => applied.push(c.kind === 'command' ? c.cmd : c.kind), () => owner);
+    const r = await router(prefix, recorder(applied, () => false), () => owner);
     r.setShards([0]);
     // Read while this node does not own the shard: left pending, like a node that had just lost it.
     await r.send('p1', { kind: 'command', cmd: 'PAUSE' }, 0);
@@ -57,15 +65,7 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     const applied: string[] = [];
     let fenced = true;
     const prefix = `routertest${process.pid}${Date.now().toString(36)}b`;
-    const r = await router(
-      prefix,
-      async (id, c) => {
-        if (fenced) throw new NotAppliedHereError(id);
-        applied.push(c.kind === 'command' ? c.cmd : c.kind);
-      },
-      () => true,
-      50,
-    );
+    const r = await router(prefix, recorder(applied, () => fenced), () => true, 50);
     r.setShards([0]);
     const sent = r.send('p1', { kind: 'command', cmd: 'PAUSE' }, 60_000);
     await until(async () => r.stats.leftForNextOwner >= 1, 'the first, refused attempt');
@@ -78,15 +78,7 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     const applied: string[] = [];
     let hosted = false;
     const prefix = `routertest${process.pid}${Date.now().toString(36)}c`;
-    const r = await router(
-      prefix,
-      async (id, c) => {
-        if (!hosted) throw new NotAppliedHereError(id); // released or fenced here for a moment
-        applied.push(c.kind === 'command' ? c.cmd : c.kind);
-      },
-      () => true,
-      50,
-    );
+    const r = await router(prefix, recorder(applied, () => !hosted), () => true, 50); // released or fenced here for a moment
     r.setShards([0]);
     const first = r.send('p1', { kind: 'command', cmd: 'STOP' }, 60_000);
     await until(async () => r.stats.leftForNextOwner >= 1, 'STOP left pending');
@@ -103,7 +95,7 @@ describe.skipIf(!!skip)('command router (real Redis)', () => {
     const applied: string[] = [];
     let owner = false;
     const prefix = `routertest${process.pid}${Date.now().toString(36)}d`;
-    const r = await router(prefix, async (_id, c) => applied.push(c.kind === 'command' ? c.cmd : c.kind), () => owner, 50);
+    const r = await router(prefix, recorder(applied, () => false), () => owner, 50);
     r.setShards([0]);
     await r.send('p1', { kind: 'command', cmd: 'PAUSE' }, 0);
     await until(async () => r.stats.leftForNextOwner >= 1, 'the stale read');

@@ -9,7 +9,8 @@
  * record exists is not applied again, only answered) and published to the sender's reply channel;
  * XACK comes last. An entry for a shard this node no longer holds (or whose project was released
  * or fenced here: NotAppliedHereError) is left pending; the owner re-reads pending entries of its
- * shards on every sweep (`sweepMs`), so such an entry waits at most one sweep, not a hand-over. Residual window (documented): a crash after the effect committed but before the record
+ * shards on every sweep (`sweepMs`), so such an entry waits at most one sweep, not a hand-over.
+ * Residual window (documented): a crash after the effect committed but before the record
  * was written re-applies that one command on the next owner; control commands are idempotent in
  * effect (PAUSE on paused is a no-op, RESUME/RETRY/SKIP are refused in states they do not apply to).
  */
@@ -70,8 +71,8 @@ export class CommandRouter {
   #needDrain = new Set<number>();
   #groups = new Set<number>();
   #chains = new Map<string, Promise<void>>();
-  /** `shard/entryId` → project of entries dispatched to a chain and not yet handled (a sweep re-reads them; not dispatched twice). Entry ids are per stream, hence the shard. */
-  #queued = new Map<string, string>();
+  /** `shard/entryId` of entries dispatched to a chain and not yet handled (a sweep re-reads them; not dispatched twice). Entry ids are per stream, hence the shard. */
+  #queued = new Set<string>();
   /** `shard/entryId` of entries being handled now. */
   #running = new Set<string>();
   #lastSweep = Date.now();
@@ -232,33 +233,40 @@ export class CommandRouter {
    */
   async #drain(shard: number): Promise<void> {
     const { keys, logger } = this.#o;
-    const stream = keys.stream(shard);
     let from = '-';
     for (;;) {
-      const page = await this.#c.xPendingRange(stream, keys.group, from, '+', 200);
+      const page = await this.#pending(shard, from, '+', 200);
       if (!page.length) return;
-      const first = page[0]!.id;
-      const last = page[page.length - 1]!.id;
-      const found = new Map<string, NonNullable<Raw>>();
-      for (const e of await this.#c.xRange(stream, first, last)) found.set(e.id, e as NonNullable<Raw>);
-      for (const p of page) {
-        const e = found.get(p.id);
-        if (e) this.#dispatch(shard, e);
+      for (const { id, entry } of page) {
+        if (entry) this.#dispatch(shard, entry);
         else {
-          await this.#c.xAck(stream, keys.group, p.id);
-          logger.warn({ shard, entry: p.id }, 'pending command entry was trimmed from the stream; acknowledged without applying');
+          await this.#c.xAck(keys.stream(shard), keys.group, id);
+          logger.warn({ shard, entry: id }, 'pending command entry was trimmed from the stream; acknowledged without applying');
         }
       }
       if (page.length < 200) return;
-      from = `(${last}`;
+      from = `(${page[page.length - 1]!.id}`;
     }
+  }
+
+  /**
+   * Up to `count` pending entries of the shard with ids in [start, end], in stream order, each
+   * with its message (one XPENDING, one XRANGE), or null when it was trimmed from the stream.
+   */
+  async #pending(shard: number, start: string, end: string, count: number): Promise<Array<{ id: string; entry: NonNullable<Raw> | null }>> {
+    const stream = this.#o.keys.stream(shard);
+    const page = await this.#c.xPendingRange(stream, this.#o.keys.group, start, end, count);
+    if (!page.length) return [];
+    const found = new Map<string, NonNullable<Raw>>();
+    for (const e of await this.#c.xRange(stream, page[0]!.id, page[page.length - 1]!.id)) found.set(e.id, e as NonNullable<Raw>);
+    return page.map((p) => ({ id: p.id, entry: found.get(p.id) ?? null }));
   }
 
   #dispatch(shard: number, m: NonNullable<Raw>) {
     const projectId = m.message.projectId ?? '';
     const key = `${shard}/${m.id}`;
     if (this.#queued.has(key) || this.#running.has(key)) return;
-    this.#queued.set(key, projectId);
+    this.#queued.add(key);
     const prev = this.#chains.get(projectId) ?? Promise.resolve();
     const next = prev.then(async () => void (await this.#handle(shard, m))).finally(() => this.#queued.delete(key)).catch((err) => this.#o.logger.warn({ err: (err as Error).message, entry: m.id }, 'command entry not handled; left pending'));
     this.#chains.set(projectId, next);
@@ -284,15 +292,10 @@ export class CommandRouter {
    * handled first (entries of other projects keep their own order: the sweep dispatches them).
    */
   async #earlierFirst(shard: number, m: NonNullable<Raw>): Promise<boolean> {
-    const stream = this.#o.keys.stream(shard);
-    const pending = await this.#c.xPendingRange(stream, this.#o.keys.group, '-', `(${m.id}`, 1000);
-    for (const p of pending) {
-      if (this.#running.has(`${shard}/${p.id}`)) continue;
-      const queuedFor = this.#queued.get(`${shard}/${p.id}`);
-      if (queuedFor !== undefined && queuedFor !== m.message.projectId) continue; // its own chain runs it
-      const [e] = await this.#c.xRange(stream, p.id, p.id);
-      if (!e) continue; // trimmed away meanwhile
-      if (e.message.projectId !== m.message.projectId) continue; // another project's order: the sweep dispatches it
+    for (const { id, entry: e } of await this.#pending(shard, '-', `(${m.id}`, 1000)) {
+      if (this.#running.has(`${shard}/${id}`)) continue;
+      // Trimmed (the sweep acknowledges it), or another project's entry (its own chain orders it).
+      if (!e || e.message.projectId !== m.message.projectId) continue;
       this.stats.reordered++;
       // An earlier entry of this project that cannot finish here holds every later one back.
       if (!(await this.#handle(shard, e))) return false;

@@ -165,7 +165,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   // A project whose write was fenced while this node still holds its shard (a host from an older
   // epoch): host it again at the current epoch, or the shard's commands would find no host.
+  const rehosting = new Set<string>();
   const rehost = (projectId: string): void => {
+    if (rehosting.has(projectId)) return; // one at a time per project (a sweep may ask again)
+    rehosting.add(projectId);
     const s = shard(projectId);
     void manager
       .verify(s)
@@ -175,7 +178,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         await registry.boot((id) => id === projectId && manager.epoch(s) === epoch);
         logger.warn({ projectId, shard: s, epoch }, 'project hosted again at the current epoch');
       })
-      .catch((err) => logger.error({ err, projectId }, 'could not re-host a fenced project'));
+      .catch((err) => logger.error({ err, projectId }, 'could not re-host a fenced project'))
+      .finally(() => rehosting.delete(projectId));
   };
   registry.onFenced = rehost;
 
@@ -198,9 +202,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
             if (!r.ok && lostMeanwhile()) throw new NotAppliedHereError(projectId);
             return r;
           } catch (err) {
-            // Released or fenced here while the lease looked held: the real owner applies it.
+            // Released or fenced here: left pending. If the lease is still ours, host the project
+            // again (the sweep retries the entry); else the real owner applies it.
             if (err instanceof HostGoneError) {
-              // Not hosted here although the lease looks held: host it again (the sweep retries the entry).
               if (manager.holds(s)) rehost(projectId);
               throw new NotAppliedHereError(projectId);
             }
