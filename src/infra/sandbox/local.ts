@@ -255,7 +255,7 @@ async function killMarked(owner: string, all: boolean, log: Logger): Promise<voi
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     const env = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
     const marker = env.split('\0').find((e) => e.startsWith(prefix));
-    if (!marker || (!all && (marker === `${prefix}${INSTANCE}` || runnerAlive(marker.slice(prefix.length))))) continue;
+    if (!marker || (!all && (marker === `${prefix}${INSTANCE}` || (await runnerAlive(marker.slice(prefix.length)))))) continue;
     try {
       process.kill(Number(p), 'SIGKILL');
       log.warn({ pid: Number(p), marker }, 'killed a process left behind by an earlier runner');
@@ -266,7 +266,7 @@ async function killMarked(owner: string, all: boolean, log: Logger): Promise<voi
 }
 
 /** Whether the runner instance `<pid>-<random>` of a marker still runs (then its processes are not left behind). */
-function runnerAlive(instance: string): boolean {
+async function runnerAlive(instance: string): Promise<boolean> {
   const pid = Number(instance.split('-')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
@@ -274,12 +274,8 @@ function runnerAlive(instance: string): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(st.slice(st.lastIndexOf(')') + 2)); // a zombie runner is dead
-  } catch {
-    return true; // no /proc: kill(0) said it exists
-  }
+  const st = await readProcStat(pid);
+  return !st || (st.state !== 'Z' && st.state !== 'X'); // a zombie runner is dead; no /proc: kill(0) said it exists
 }
 
 /** The minimal child environment: PATH, HOME, LANG from the runner, then the exec's own env. */
